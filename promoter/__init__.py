@@ -1,0 +1,5 @@
+"""promoter: a GitOps promotion engine."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

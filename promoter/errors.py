@@ -1,0 +1,106 @@
+"""The tool's own errors and the exit codes they map to.
+
+Every failure a user can cause or meet is a subclass of `PromoterError`
+carrying a message that says what is wrong and what to do next; the CLI's
+one error handler turns it into that message and its `exit_code`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (docs/cli.md lists them)."""
+
+    OK = 0
+    """Done, or nothing to do (already at that tag)."""
+    CHECK_FAILED = 1
+    """A check found a problem (reserved for `promoter check`)."""
+    INPUT = 2
+    """Bad usage, config, image reference, YAML, or unknown env/service."""
+    GIT = 3
+    """A git or remote operation failed (clone, fetch, push, auth)."""
+    CONFLICT = 4
+    """The push kept being rejected because the branch moved; retries ran out."""
+    FILESYSTEM = 5
+    """A file in the working tree could not be read or written."""
+    INTERNAL = 70
+    """A bug in promoter: please report it with the output."""
+
+
+class PromoterError(Exception):
+    """Base of every error promoter reports to users."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class InputError(PromoterError):
+    """Something the user gave us is wrong (flags, refs, names)."""
+
+    exit_code = ExitCode.INPUT
+
+
+class Problem:
+    """One located problem in a file: `file:line: message`."""
+
+    __slots__ = ("file", "line", "message")
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"Problem({self!s})"
+
+
+class ConfigError(InputError):
+    """promoter.yaml is missing or invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], *, hint: str | None = None) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"invalid configuration:\n{lines}", hint=hint)
+
+
+class ImageRefError(InputError):
+    """An image reference does not follow the OCI distribution grammar."""
+
+
+class YamlError(InputError):
+    """A YAML file in the environment repository cannot be parsed."""
+
+
+class EditError(InputError):
+    """An edit cannot be applied (e.g. no reference to the image in a path)."""
+
+
+class FileSystemError(PromoterError):
+    """A file could not be read or written."""
+
+    exit_code = ExitCode.FILESYSTEM
+
+
+class GitError(PromoterError):
+    """A git command or remote operation failed."""
+
+    exit_code = ExitCode.GIT
+
+
+class PushConflictError(GitError):
+    """The branch kept moving under us; every retry was rejected."""
+
+    exit_code = ExitCode.CONFLICT
