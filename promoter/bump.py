@@ -1,0 +1,155 @@
+"""`bump`: put a new image version into an environment on the remote.
+
+Races are resolved by re-applying the edit, never by textual rebase: when a
+push is rejected because the branch moved, we fetch the new tip, run the
+(idempotent) edit again on it, commit and push, a bounded number of times
+with jittered backoff. So no bump is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promoter.config import CONFIG_FILENAMES, Config, load_config
+from promoter.edit import Change
+from promoter.envrepo import FileEdit, plan_set_image, read_deployed, write_edits
+from promoter.errors import InputError, PushConflictError
+from promoter.git import GitRepo, Identity, auth_environment
+from promoter.images import ImageRef
+from promoter.selection import resolve_service
+
+DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
+DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
+
+
+@dataclass(frozen=True)
+class BumpRequest:
+    env: str
+    repo_url: str
+    service: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    image: str | None = None
+    branch: str | None = None
+    message: str = DEFAULT_MESSAGE
+    retries: int = 20
+
+
+@dataclass
+class BumpResult:
+    service: str
+    env: str
+    branch: str
+    changes: list[Change] = field(default_factory=list)
+    commit: str | None = None
+    attempts: int = 0
+
+
+def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Pipeline URL and source commit, from whichever CI system we run in."""
+    pipeline = environ.get("PROMOTER_PIPELINE_URL")
+    commit = environ.get("PROMOTER_SOURCE_COMMIT")
+    if not pipeline and environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
+        server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+        pipeline = f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+    pipeline = pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL")
+    commit = commit or environ.get("GITHUB_SHA") or environ.get("CI_COMMIT_SHA") or environ.get("GIT_COMMIT")
+    out = []
+    if pipeline:
+        out.append(("Promoter-Pipeline", pipeline))
+    if commit:
+        out.append(("Promoter-Source-Commit", commit))
+    return [(k, v) for k, v in out if "\n" not in v and "\r" not in v]
+
+
+def commit_message(template: str, *, service: str, env: str, old: str, new: ImageRef,
+                   environ: Mapping[str, str]) -> str:
+    version = new.tag or new.digest or ""
+    if new.tag and new.digest:
+        version = f"{new.tag}@{new.digest}"
+    try:
+        subject = template.format(service=service, env=env, tag=new.tag or "", digest=new.digest or "",
+                                  version=version, image=str(new), old=old)
+    except (KeyError, IndexError, ValueError) as err:
+        raise InputError(
+            f"--message: bad template {template!r} ({err})",
+            hint="use the placeholders {service} {env} {tag} {digest} {version} {image} {old}",
+        ) from err
+    trailers = [
+        ("Promoter-Service", service),
+        ("Promoter-Env", env),
+        ("Promoter-From", old or "none"),
+        ("Promoter-To", str(new)),
+        *ci_trailers(environ),
+    ]
+    return subject.rstrip() + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"
+
+
+def _sparse_patterns(config: Config | None, env: str, service: str | None) -> list[str]:
+    patterns = [f"/{name}" for name in CONFIG_FILENAMES]
+    if config is not None and service is not None:
+        patterns.append("/" + config.path_for(service, env).strip("/"))
+    return patterns
+
+
+def bump(
+    request: BumpRequest,
+    environ: Mapping[str, str],
+    identity: Identity = DEFAULT_IDENTITY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BumpResult:
+    env_vars = auth_environment(request.repo_url, dict(environ))
+    with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
+        workdir = Path(tmp) / "repo"
+        repo = GitRepo.clone(request.repo_url, workdir, branch=request.branch,
+                             sparse=_sparse_patterns(None, request.env, None), env=env_vars)
+        config = load_config(workdir)
+        environment = config.environment(request.env)
+        service, tag, digest = resolve_service(config, request.service, request.tag,
+                                               request.digest, request.image)
+        branch = request.branch or config.branch_for(environment) or repo.current_branch()
+        if branch != repo.current_branch():
+            repo.fetch_reset(branch)
+            config = load_config(workdir)
+        result = BumpResult(service.name, environment.name, branch)
+        for attempt in range(1, request.retries + 2):
+            result.attempts = attempt
+            if attempt > 1:
+                sleep(_backoff(attempt))
+                repo.fetch_reset(branch)
+                config = load_config(workdir)
+            service = config.service(service.name)
+            repo.set_sparse(_sparse_patterns(config, environment.name, service.name))
+            edits = plan_set_image(workdir, config, environment.name, service, tag, digest)
+            if not edits:
+                result.changes = []
+                return result  # already there: nothing to commit
+            old = read_deployed(workdir, config, environment.name, service).image
+            write_edits(workdir, edits)
+            message = commit_message(request.message, service=service.name, env=environment.name,
+                                     old=str(old) if old else "", new=ImageRef(service.image, tag, digest),
+                                     environ=environ)
+            commit = repo.commit(_paths(edits), message, identity)
+            if repo.push(branch):
+                result.changes = [c for e in edits for c in e.changes]
+                result.commit = commit
+                return result
+        raise PushConflictError(
+            f"gave up after {request.retries + 1} attempts: the branch {branch!r} kept moving "
+            "and every push was rejected; nothing was pushed",
+            hint="raise --retries, or spread the pipelines out",
+        )
+
+
+def _paths(edits: list[FileEdit]) -> list[str]:
+    return [e.path for e in edits]
+
+
+def _backoff(attempt: int) -> float:
+    # Full jitter (AWS architecture blog): spreads racing pipelines apart.
+    return random.uniform(0, min(2.0, 0.05 * 2 ** min(attempt, 8)))

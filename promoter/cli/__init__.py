@@ -1,0 +1,33 @@
+"""Command line: click commands only. Each command parses options, calls one
+core function, prints the result; `PromoterGroup` maps errors to exit codes."""
+
+from __future__ import annotations
+
+import click
+
+from promoter import __version__
+from promoter.cli.base import PromoterGroup
+from promoter.cli.commands import bump_cmd, config_group, set_image_cmd, status_cmd
+
+
+@click.group(cls=PromoterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promoter")
+def cli() -> None:
+    """promoter: bump image tags in a GitOps environment repository, promote
+    them through pull requests, and apply them.
+
+    \b
+    Exit codes: 0 done or nothing to do; 2 bad input or config;
+    3 git or remote failure; 4 push kept being rejected;
+    5 file not readable or writable; 70 internal error.
+    """
+
+
+cli.add_command(config_group)
+cli.add_command(set_image_cmd)
+cli.add_command(status_cmd)
+cli.add_command(bump_cmd)
+
+
+def main() -> None:
+    cli(prog_name="promoter")

@@ -1,0 +1,56 @@
+"""The one error handler, and output helpers shared by commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+import click
+
+from promoter import secrets
+from promoter.errors import ExitCode, PromoterError
+
+
+class PromoterGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        _setup_logging()
+        try:
+            return super().invoke(ctx)
+        except PromoterError as err:
+            click.echo(f"error: {secrets.mask(str(err))}", err=True)
+            raise click.exceptions.Exit(int(err.exit_code)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception:
+            click.echo("internal error (a bug in promoter; please report it):", err=True)
+            click.echo(secrets.mask(traceback.format_exc()), err=True)
+            raise click.exceptions.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(secrets.MaskingFilter())
+    root = logging.getLogger("promoter")
+    if not root.handlers:
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+
+
+def emit_json(data: object) -> None:
+    click.echo(secrets.mask(json.dumps(data, indent=2, sort_keys=False)))
+
+
+def emit(text: str, *, err: bool = False) -> None:
+    click.echo(secrets.mask(text), err=err)
+
+
+OUTPUT_OPTION = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)

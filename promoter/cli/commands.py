@@ -1,0 +1,201 @@
+"""config validate, set-image, status, bump."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import click
+
+from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump
+from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.config import load_config
+from promoter.envrepo import FileEdit, plan_set_image, write_edits
+from promoter.images import parse_reference, validate_digest, validate_tag
+from promoter.selection import resolve_service
+from promoter.status import status_matrix, status_table
+
+REPO_OPTION = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Working tree of the environment repository.",
+)
+
+
+def _version_options(f):  # type: ignore[no-untyped-def]
+    for option in reversed(
+        [
+            click.option("--env", "env", required=True, help="Environment to change, e.g. dev."),
+            click.option("--service", "service", help="Service name from promoter.yaml."),
+            click.option("--tag", "tag", help="New image tag, e.g. 1.4.2."),
+            click.option("--digest", "digest", help="Pin this digest too (sha256:…)."),
+            click.option(
+                "--image",
+                "image",
+                help="A whole reference (repo:tag[@digest]) instead of --service/--tag; "
+                "the service is found by repository.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect promoter.yaml."""
+
+
+@config_group.command("validate")
+@REPO_OPTION
+def validate_cmd(repo: Path) -> None:
+    """Report every problem in promoter.yaml with file:line (exit 2 if any)."""
+    config = load_config(repo)
+    emit(
+        f"{config.file}: OK ({len(config.environments)} environments, "
+        f"{len(config.services)} services)"
+    )
+
+
+def _diff(edits: list[FileEdit]) -> str:
+    out = []
+    for e in edits:
+        out += difflib.unified_diff(
+            e.old_text.splitlines(keepends=True),
+            e.new_text.splitlines(keepends=True),
+            fromfile=f"a/{e.path}",
+            tofile=f"b/{e.path}",
+        )
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in out)
+
+
+def _changes_json(edits: list[FileEdit]) -> list[dict[str, object]]:
+    return [
+        {"file": c.file, "line": c.line, "old": c.old, "new": c.new}
+        for e in edits
+        for c in e.changes
+    ]
+
+
+@click.command("set-image")
+@_version_options
+@REPO_OPTION
+@click.option("--dry-run", is_flag=True, help="Show the change; write nothing.")
+@OUTPUT_OPTION
+def set_image_cmd(
+    env: str,
+    service: str | None,
+    tag: str | None,
+    digest: str | None,
+    image: str | None,
+    repo: Path,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Point a service's image in one environment at a new tag/digest, in the
+    working tree (formatting untouched). Already there: no-op, exit 0."""
+    config = load_config(repo)
+    environment = config.environment(env)
+    chosen, new_tag, new_digest = resolve_service(config, service, tag, digest, image)
+    edits = plan_set_image(repo, config, environment.name, chosen, new_tag, new_digest)
+    if edits and not dry_run:
+        write_edits(repo, edits)
+    if output == "json":
+        emit_json({"changed": _changes_json(edits), "dry_run": dry_run})
+    elif edits:
+        click.echo(_diff(edits), nl=False)
+    else:
+        emit(f"{chosen.name} in {environment.name} already runs that version; nothing to change")
+
+
+@click.command("status")
+@REPO_OPTION
+@OUTPUT_OPTION
+def status_cmd(repo: Path, output: str) -> None:
+    """What runs where: services × environments, read from the working tree."""
+    config = load_config(repo)
+    matrix = status_matrix(repo, config)
+    if output == "json":
+        emit_json(matrix)
+    else:
+        emit(status_table(matrix))
+
+
+@click.command("bump")
+@_version_options
+@click.option("--repo-url", "repo_url", required=True, help="Environment repository to push to.")
+@click.option("--branch", "branch", help="Branch to commit to (default: the environment's).")
+@click.option(
+    "--message",
+    "message",
+    default=DEFAULT_MESSAGE,
+    show_default=True,
+    help="Commit subject; placeholders {service} {env} {tag} {digest} {version} {image} {old}.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 100),
+    default=20,
+    show_default=True,
+    help="Re-apply and push again this often when the branch moved.",
+)
+@OUTPUT_OPTION
+def bump_cmd(
+    env: str,
+    service: str | None,
+    tag: str | None,
+    digest: str | None,
+    image: str | None,
+    repo_url: str,
+    branch: str | None,
+    message: str,
+    retries: int,
+    output: str,
+) -> None:
+    """Clone only what is needed, set the image, commit with trailers, push;
+    retries by re-applying the edit when the branch moved."""
+    # Check what can be checked before touching the network.
+    if tag is not None:
+        validate_tag(tag)
+    if digest is not None:
+        validate_digest(digest)
+    if image is not None:
+        parse_reference(image)
+    request = BumpRequest(
+        env=env,
+        repo_url=repo_url,
+        service=service,
+        tag=tag,
+        digest=digest,
+        image=image,
+        branch=branch,
+        message=message,
+        retries=retries,
+    )
+    result = bump(request, dict(os.environ))
+    if output == "json":
+        emit_json(
+            {
+                "service": result.service,
+                "env": result.env,
+                "branch": result.branch,
+                "commit": result.commit,
+                "attempts": result.attempts,
+                "changed": [
+                    {"file": c.file, "line": c.line, "old": c.old, "new": c.new}
+                    for c in result.changes
+                ],
+            }
+        )
+    elif result.commit:
+        new = result.changes[0].new if result.changes else ""
+        emit(
+            f"pushed {result.commit[:12]} to {result.branch}: {result.service} → {new} "
+            f"in {result.env} ({len(result.changes)} reference(s), attempt {result.attempts})"
+        )
+    else:
+        emit(f"{result.service} in {result.env} already runs that version; nothing to commit")

@@ -1,0 +1,96 @@
+"""Container images in Kubernetes workload manifests (and partial manifests
+used as kustomize patches, which carry the same paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from promoter.edit.model import Found, Rewrite, Splice, Target, parse_ref
+from promoter.edit.splicing import replace_scalar
+from promoter.images import format_reference
+from promoter.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode, get, line_of, scalar
+
+# Where each kind keeps its PodSpec.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "Rollout": ("spec", "template", "spec"),  # Argo Rollouts
+    "PodTemplate": ("template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def is_manifest(doc: Node) -> bool:
+    return scalar(get(doc, "kind")) is not None and scalar(get(doc, "apiVersion")) is not None
+
+
+def image_nodes(doc: Node) -> Iterator[tuple[ScalarNode, Node]]:
+    """Every container `image:` scalar of a workload document, with its container."""
+    path = POD_SPEC_PATHS.get(scalar(get(doc, "kind")) or "")
+    if path is None:
+        return
+    node: Node | None = doc
+    for key in path:
+        node = get(node, key)
+    for list_key in CONTAINER_LISTS:
+        containers = get(node, list_key)
+        if isinstance(containers, SequenceNode):
+            for container in containers.value:
+                image = get(container, "image")
+                if isinstance(image, ScalarNode):
+                    yield image, container
+
+
+def find(doc: Node, target: Target) -> list[Found]:
+    return [
+        f
+        for node, container in image_nodes(doc)
+        if (f := found_ref(node, target, "manifest", is_flow(container)))
+    ]
+
+
+def find_json_patch(doc: Node, target: Target) -> list[Found]:
+    """`[{op: replace, path: /spec/.../image, value: ref}]` (JSON 6902 patches)."""
+    if not isinstance(doc, SequenceNode):
+        return []
+    found = []
+    for op in doc.value:
+        path = scalar(get(op, "path")) or ""
+        value = get(op, "value")
+        if path.endswith("/image") and isinstance(value, ScalarNode):
+            f = found_ref(value, target, "manifest", is_flow(op))
+            if f:
+                found.append(f)
+    return found
+
+
+def found_ref(node: ScalarNode, target: Target, kind: str, in_flow: bool = False) -> Found | None:
+    """A Found for a scalar holding a whole reference to the target image."""
+    ref = parse_ref(str(node.value))
+    if ref is None or not ref.same_repository(target.repository):
+        return None
+    return Found(
+        kind=kind,
+        line=line_of(node),
+        ref=ref,
+        rewrite=whole_ref_rewriter(node, ref.repository, in_flow),
+        key=(node.start_mark.index, node.end_mark.index),
+    )
+
+
+def whole_ref_rewriter(node: ScalarNode, repository: str, in_flow: bool = False) -> Rewrite:
+    def rewrite(text: str, tag: str | None, digest: str | None) -> list[Splice]:
+        new = format_reference(repository, tag, digest)
+        return [replace_scalar(node, new, in_flow=in_flow)]
+
+    return rewrite
+
+
+def is_flow(parent: Node | None) -> bool:
+    return isinstance(parent, MappingNode | SequenceNode) and bool(parent.flow_style)

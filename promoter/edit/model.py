@@ -1,0 +1,120 @@
+"""Data the editors share: what to look for, what was found, how to splice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from promoter.errors import EditError, ImageRefError
+from promoter.images import ImageRef, parse_reference
+
+
+@dataclass(frozen=True)
+class Target:
+    """The image of one service, as the editors need to recognise it."""
+
+    service: str
+    repository: str
+    image_policy: str | None = None
+    """Flux `ns:name` policy whose setter markers mean this service."""
+    helm_keys: HelmKeyPaths | None = None
+
+
+@dataclass(frozen=True)
+class HelmKeyPaths:
+    """Explicit dotted key paths for charts with unusual values layouts."""
+
+    tag: str
+    repository: str | None = None
+    registry: str | None = None
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Replace text[start:end] with `text`. Insertions have start == end."""
+
+    start: int
+    end: int
+    text: str
+
+
+Rewrite = Callable[[str, str | None, str | None], list[Splice]]
+"""Given (the file's text, new tag, new digest), the splices that put them in place."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One reference to the target image inside a file."""
+
+    kind: str
+    """Which editor found it: kustomize, manifest, helm, compose, setter."""
+    line: int
+    ref: ImageRef
+    """The reference as it stands now (repository as written in the file)."""
+    rewrite: Rewrite = field(compare=False, repr=False)
+    key: tuple[int, int] = (0, 0)
+    """Span of the main scalar, to drop duplicates (a setter and a manifest
+    rule can both see the same `image:` field; an alias repeats a node)."""
+    sets_tag: bool = True
+    sets_digest: bool = True
+
+    def is_current(self, tag: str | None, digest: str | None) -> bool:
+        """Would rewriting to (tag, digest) change nothing this reference holds?"""
+        if self.sets_tag and self.ref.tag != tag:
+            return False
+        return not (self.sets_digest and self.ref.digest != digest)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reference changed by an edit, for reports."""
+
+    file: str
+    line: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class EditResult:
+    text: str
+    changes: tuple[Change, ...]
+    references: int
+    """How many references to the image the file holds (changed or not)."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def apply_splices(text: str, splices: Sequence[Splice]) -> str:
+    """Apply non-overlapping splices; identical duplicates count once."""
+    unique = sorted(set(splices), key=lambda s: (s.start, s.end))
+    for before, after in zip(unique, unique[1:], strict=False):
+        if after.start < before.end or (after.start == before.start and after.end == before.end):
+            raise EditError(
+                f"internal: overlapping edits at characters {before.start}-{before.end} "
+                f"and {after.start}-{after.end}",
+                hint="please report this file's layout as a bug",
+            )
+    out = text
+    for s in reversed(unique):
+        out = out[: s.start] + s.text + out[s.end :]
+    return out
+
+
+def matches(repository: str, target: Target) -> bool:
+    """Does `repository` (as written in a file) name the target's image?"""
+    try:
+        return ImageRef(repository).same_repository(target.repository)
+    except ImageRefError:
+        return False
+
+
+def parse_ref(text: str) -> ImageRef | None:
+    """A full reference, or None when `text` is not one."""
+    try:
+        return parse_reference(text)
+    except ImageRefError:
+        return None

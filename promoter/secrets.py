@@ -1,0 +1,43 @@
+"""Keep tokens out of everything we print, log or raise.
+
+Every token promoter reads is registered here; `mask` replaces registered
+values (and the password part of any URL) before text leaves the process.
+A logging filter applies the same to log records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_secrets: set[str] = set()
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*):[^/@\s]+@")
+MASK = "***"
+
+
+def register(value: str | None) -> None:
+    # Very short values would mask innocent text; real tokens are long.
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def mask(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+
+
+def strip_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(url without userinfo, user, password) for http(s) URLs; others as is."""
+    m = re.match(r"^(https?://)([^/@]*)@(.*)$", url)
+    if not m:
+        return url, None, None
+    user, _, password = m.group(2).partition(":")
+    return m.group(1) + m.group(3), user or None, password or None
+
+
+class MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = ()
+        return True
