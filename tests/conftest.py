@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from promoter.cli import cli
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "env-repo"
+
+# Deterministic commits (commitizen's trick): same inputs, same hashes.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(*args: str, cwd: Path | str, env: dict[str, str] | None = None) -> str:
+    full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    proc = subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+@dataclass
+class Remote:
+    """A real bare repository seeded with a working tree's content."""
+
+    path: Path
+    branch: str = "main"
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def head(self, branch: str | None = None) -> str:
+        return git("rev-parse", f"refs/heads/{branch or self.branch}", cwd=self.path)
+
+    def count(self, branch: str | None = None) -> int:
+        return int(git("rev-list", "--count", f"refs/heads/{branch or self.branch}", cwd=self.path))
+
+    def show(self, path: str, rev: str | None = None) -> str:
+        return subprocess.run(
+            ["git", "show", f"{rev or self.branch}:{path}"],
+            cwd=self.path, capture_output=True, check=True,
+        ).stdout.decode()
+
+    def log(self, fmt: str = "%B", n: int = 1) -> str:
+        return git("log", f"-{n}", f"--format={fmt}", self.branch, cwd=self.path)
+
+
+def make_remote(tmp: Path, source: Path, name: str = "env.git") -> Remote:
+    bare = tmp / name
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=tmp)
+    # Let partial clones filter over file:// as a real forge would.
+    git("config", "uploadpack.allowFilter", "true", cwd=bare)
+    seed = tmp / f"{name}-seed"
+    shutil.copytree(source, seed)
+    git("init", "--quiet", "--initial-branch=main", cwd=seed)
+    git("add", "-A", cwd=seed)
+    git("commit", "--quiet", "-m", "seed", cwd=seed)
+    git("push", "--quiet", str(bare), "main", cwd=seed)
+    shutil.rmtree(seed)
+    return Remote(bare)
+
+
+@pytest.fixture
+def env_repo(tmp_path: Path) -> Path:
+    """A private copy of examples/env-repo to edit."""
+    dest = tmp_path / "env-repo"
+    shutil.copytree(EXAMPLE, dest)
+    return dest
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return make_remote(tmp_path, EXAMPLE)
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    for var in ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITHUB_RUN_ID",
+                "CI_PIPELINE_URL", "BUILD_URL", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"):
+        monkeypatch.delenv(var, raising=False)
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    yield invoke
+
+
+def run_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run promoter as a real process (for concurrency and exit-code tests)."""
+    full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "promoter", *args], env=full_env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file's bytes under root (to prove nothing changed)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            and ".git" not in p.parts}
