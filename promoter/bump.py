@@ -56,9 +56,16 @@ def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
     commit = environ.get("PROMOTER_SOURCE_COMMIT")
     if not pipeline and environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
-        pipeline = f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        pipeline = (
+            f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        )
     pipeline = pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL")
-    commit = commit or environ.get("GITHUB_SHA") or environ.get("CI_COMMIT_SHA") or environ.get("GIT_COMMIT")
+    commit = (
+        commit
+        or environ.get("GITHUB_SHA")
+        or environ.get("CI_COMMIT_SHA")
+        or environ.get("GIT_COMMIT")
+    )
     out = []
     if pipeline:
         out.append(("Promoter-Pipeline", pipeline))
@@ -67,14 +74,22 @@ def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in out if "\n" not in v and "\r" not in v]
 
 
-def commit_message(template: str, *, service: str, env: str, old: str, new: ImageRef,
-                   environ: Mapping[str, str]) -> str:
+def commit_message(
+    template: str, *, service: str, env: str, old: str, new: ImageRef, environ: Mapping[str, str]
+) -> str:
     version = new.tag or new.digest or ""
     if new.tag and new.digest:
         version = f"{new.tag}@{new.digest}"
     try:
-        subject = template.format(service=service, env=env, tag=new.tag or "", digest=new.digest or "",
-                                  version=version, image=str(new), old=old)
+        subject = template.format(
+            service=service,
+            env=env,
+            tag=new.tag or "",
+            digest=new.digest or "",
+            version=version,
+            image=str(new),
+            old=old,
+        )
     except (KeyError, IndexError, ValueError) as err:
         raise InputError(
             f"--message: bad template {template!r} ({err})",
@@ -106,12 +121,18 @@ def bump(
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
-        repo = GitRepo.clone(request.repo_url, workdir, branch=request.branch,
-                             sparse=_sparse_patterns(None, request.env, None), env=env_vars)
+        repo = GitRepo.clone(
+            request.repo_url,
+            workdir,
+            branch=request.branch,
+            sparse=_sparse_patterns(None, request.env, None),
+            env=env_vars,
+        )
         config = load_config(workdir)
         environment = config.environment(request.env)
-        service, tag, digest = resolve_service(config, request.service, request.tag,
-                                               request.digest, request.image)
+        service, tag, digest = resolve_service(
+            config, request.service, request.tag, request.digest, request.image
+        )
         branch = request.branch or config.branch_for(environment) or repo.current_branch()
         if branch != repo.current_branch():
             repo.fetch_reset(branch)
@@ -131,9 +152,14 @@ def bump(
                 return result  # already there: nothing to commit
             old = read_deployed(workdir, config, environment.name, service).image
             write_edits(workdir, edits)
-            message = commit_message(request.message, service=service.name, env=environment.name,
-                                     old=str(old) if old else "", new=ImageRef(service.image, tag, digest),
-                                     environ=environ)
+            message = commit_message(
+                request.message,
+                service=service.name,
+                env=environment.name,
+                old=str(old) if old else "",
+                new=ImageRef(service.image, tag, digest),
+                environ=environ,
+            )
             commit = repo.commit(_paths(edits), message, identity)
             if repo.push(branch):
                 result.changes = [c for e in edits for c in e.changes]

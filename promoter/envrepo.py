@@ -40,7 +40,9 @@ def target_for(service: Service) -> Target:
     keys = None
     if service.keys is not None:
         k = service.keys
-        keys = HelmKeyPaths(tag=k.tag, repository=k.repository, registry=k.registry, digest=k.digest)
+        keys = HelmKeyPaths(
+            tag=k.tag, repository=k.repository, registry=k.registry, digest=k.digest
+        )
     return Target(
         service=service.name,
         repository=service.image,
@@ -62,7 +64,9 @@ def read_text(path: Path) -> str:
 def _inside(root: Path, rel: str) -> Path:
     full = (root / rel).resolve()
     if full != root.resolve() and root.resolve() not in full.parents:
-        raise InputError(f"path {rel!r} leaves the repository", hint="fix the path in promoter.yaml")
+        raise InputError(
+            f"path {rel!r} leaves the repository", hint="fix the path in promoter.yaml"
+        )
     return full
 
 
@@ -114,8 +118,7 @@ def plan_set_image(
         if references:
             return edits
         raise EditError(
-            f"{rel}: no reference to {service.image} found; nothing was written "
-            f"(wanted {image})",
+            f"{rel}: no reference to {service.image} found; nothing was written (wanted {image})",
             hint="add the image to the file once (or a setter marker "
             f'`# {{"$promoter": "{service.name}"}}`), then promoter keeps it updated',
         )
@@ -178,7 +181,9 @@ def write_edits(root: Path, edits: list[FileEdit]) -> None:
         for _, tmp in staged[len(done) :]:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        raise FileSystemError(f"cannot write {err.filename}: {err.strerror}; nothing was written") from err
+        raise FileSystemError(
+            f"cannot write {err.filename}: {err.strerror}; nothing was written"
+        ) from err
 
 
 @dataclass(frozen=True)

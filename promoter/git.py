@@ -80,7 +80,13 @@ class GitRepo:
         self.path = path
         self.env = env or {}
 
-    def run(self, *args: str, timeout: int | None = None, check: bool = True) -> tuple[int, str, str]:
+    def run(
+        self,
+        *args: str,
+        timeout: int | None = None,
+        check: bool = True,
+        doing: str | None = None,
+    ) -> tuple[int, str, str]:
         cmd = ["git", *args]
         status, out, err = Git(str(self.path)).execute(
             cmd,
@@ -90,17 +96,18 @@ class GitRepo:
             kill_after_timeout=timeout,
         )
         if check and status != 0:
-            raise GitError(
-                f"`git {secrets.mask(' '.join(args[:2]))}` failed: {secrets.mask(err.strip()) or status}",
-                hint=_hint(err),
-            )
+            what = doing or f"`git {args[0]}`"
+            detail = secrets.mask(str(err).strip()) or f"exit status {status}"
+            raise GitError(f"{what} failed: {detail}", hint=_hint(str(err)))
         return int(status), str(out), str(err)
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1]
 
     @classmethod
-    def clone(cls, url: str, dest: Path, *, branch: str | None, sparse: list[str], env: dict[str, str]) -> GitRepo:
+    def clone(
+        cls, url: str, dest: Path, *, branch: str | None, sparse: list[str], env: dict[str, str]
+    ) -> GitRepo:
         """A shallow, blob-less, sparse clone: the cost of a bump does not grow
         with the size or history of the environment repository."""
         clean_url, _, _ = secrets.strip_credentials(url)
@@ -109,7 +116,14 @@ class GitRepo:
             args += ["--branch", branch]
         dest.parent.mkdir(parents=True, exist_ok=True)
         repo = cls(dest.parent, env)
-        repo.run(*args, "--", clean_url, str(dest), timeout=NETWORK_TIMEOUT_S)
+        repo.run(
+            *args,
+            "--",
+            clean_url,
+            str(dest),
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"cloning {clean_url}" + (f" (branch {branch})" if branch else ""),
+        )
         repo = cls(dest, env)
         repo.run("sparse-checkout", "set", "--no-cone", *sparse)
         repo.run("checkout", "--quiet")
@@ -126,8 +140,16 @@ class GitRepo:
 
     def fetch_reset(self, branch: str) -> str:
         """Move to the remote's newest `branch` tip, dropping local work."""
-        self.run("fetch", "--quiet", "--depth", "1", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
-                 timeout=NETWORK_TIMEOUT_S)
+        self.run(
+            "fetch",
+            "--quiet",
+            "--depth",
+            "1",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"fetching branch {branch!r}",
+        )
         self.run("checkout", "--quiet", "-B", branch, f"refs/remotes/origin/{branch}")
         self.run("reset", "--quiet", "--hard", f"refs/remotes/origin/{branch}")
         return self.head()
@@ -135,32 +157,45 @@ class GitRepo:
     def commit(self, paths: list[str], message: str, author: Identity) -> str:
         self.run("add", "--sparse", "--", *paths)
         env_id = [
-            "-c", f"user.name={author.name}", "-c", f"user.email={author.email}",
+            "-c",
+            f"user.name={author.name}",
+            "-c",
+            f"user.email={author.email}",
         ]
         self.run(*env_id, "commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch`; False when rejected because the branch moved."""
-        status, _, err = self.run("push", "--quiet", "--porcelain", "origin", f"HEAD:refs/heads/{branch}",
-                                  timeout=NETWORK_TIMEOUT_S, check=False)
+        status, out, err = self.run(
+            "push",
+            "--porcelain",
+            "origin",
+            f"HEAD:refs/heads/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            check=False,
+        )
         if status == 0:
             return True
-        if _REJECTED.search(err):
+        # --porcelain puts the per-ref verdict ("[rejected] (fetch first)") on stdout.
+        if _REJECTED.search(out) or _REJECTED.search(err):
             return False
-        raise GitError(f"`git push` failed: {secrets.mask(err.strip())}", hint=_hint(err))
+        detail = secrets.mask(f"{out.strip()}\n{err.strip()}".strip())
+        raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
 
 
 def _hint(stderr: str) -> str | None:
     text = stderr.lower()
     if "authentication failed" in text or "could not read username" in text or " 401" in text:
-        return "set PROMOTER_GIT_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN) to a token with write access"
+        return (
+            "set PROMOTER_GIT_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN) to a token with write access"
+        )
     if " 403" in text or "permission to" in text or "denied" in text:
         return "the token or key lacks write access to this repository"
+    if ("remote branch" in text and "not found" in text) or "couldn't find remote ref" in text:
+        return "check --branch or the environment's `branch:` in promoter.yaml"
     if "not found" in text or "does not appear to be a git repository" in text:
         return "check the repository URL (--repo-url) and that the token can see it"
-    if "remote branch" in text and "not found" in text:
-        return "check --branch or the environment's `branch:` in promoter.yaml"
     if "could not resolve host" in text or "connection refused" in text:
         return "the git server is unreachable from here"
     return None

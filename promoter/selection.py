@@ -19,7 +19,10 @@ def resolve_service(
     if image is not None:
         ref = parse_reference(image)
         if ref.tag is None and ref.digest is None:
-            raise InputError(f"--image {image!r} has no tag or digest", hint="e.g. --image ghcr.io/acme/api:1.4.2")
+            raise InputError(
+                f"--image {image!r} has no tag or digest",
+                hint="e.g. --image ghcr.io/acme/api:1.4.2",
+            )
         if tag is not None and tag != ref.tag:
             raise InputError("--tag disagrees with the tag in --image; give one of them")
         if digest is not None and ref.digest is not None and digest != ref.digest:
@@ -28,14 +31,21 @@ def resolve_service(
         if service is not None:
             chosen = config.service(service)
             if chosen not in matches:
-                raise InputError(f"--image {ref.repository} is not the image of service {service!r} ({chosen.image})")
+                raise InputError(
+                    f"--image {ref.repository} is not the image of service "
+                    f"{service!r} ({chosen.image})"
+                )
         elif not matches:
             known = ", ".join(f"{s.name}={s.image}" for s in config.services) or "none"
-            raise InputError(f"no service in promoter.yaml has the image {ref.repository}",
-                             hint=f"known services: {known}")
+            raise InputError(
+                f"no service in promoter.yaml has the image {ref.repository}",
+                hint=f"known services: {known}",
+            )
         elif len(matches) > 1:
             names = ", ".join(s.name for s in matches)
-            raise InputError(f"several services use {ref.repository} ({names})", hint="add --service")
+            raise InputError(
+                f"several services use {ref.repository} ({names})", hint="add --service"
+            )
         else:
             chosen = matches[0]
         return chosen, ref.tag, digest or ref.digest
@@ -44,6 +54,8 @@ def resolve_service(
     if tag is None and digest is None:
         raise InputError("give --tag (and optionally --digest), or --image REF")
     chosen = config.service(service)
-    return chosen, validate_tag(tag) if tag is not None else None, (
-        validate_digest(digest) if digest is not None else None
+    return (
+        chosen,
+        validate_tag(tag) if tag is not None else None,
+        (validate_digest(digest) if digest is not None else None),
     )

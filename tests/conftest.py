@@ -56,7 +56,9 @@ class Remote:
     def show(self, path: str, rev: str | None = None) -> str:
         return subprocess.run(
             ["git", "show", f"{rev or self.branch}:{path}"],
-            cwd=self.path, capture_output=True, check=True,
+            cwd=self.path,
+            capture_output=True,
+            check=True,
         ).stdout.decode()
 
     def log(self, fmt: str = "%B", n: int = 1) -> str:
@@ -94,8 +96,17 @@ def remote(tmp_path: Path) -> Remote:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    for var in ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITHUB_RUN_ID",
-                "CI_PIPELINE_URL", "BUILD_URL", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"):
+    for var in (
+        "PROMOTER_GIT_TOKEN",
+        "GITHUB_TOKEN",
+        "GITLAB_TOKEN",
+        "GITHUB_RUN_ID",
+        "CI_PIPELINE_URL",
+        "BUILD_URL",
+        "GITHUB_SHA",
+        "CI_COMMIT_SHA",
+        "GIT_COMMIT",
+    ):
         monkeypatch.delenv(var, raising=False)
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -104,15 +115,25 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     yield invoke
 
 
-def run_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_process(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run promoter as a real process (for concurrency and exit-code tests)."""
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "promoter", *args], env=full_env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file's bytes under root (to prove nothing changed)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-            and ".git" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }

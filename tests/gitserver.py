@@ -63,7 +63,9 @@ class GitHttpServer:
                     "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
                     "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
                 }
-                proc = subprocess.run([_backend()], input=body, env=env, capture_output=True, check=False)
+                proc = subprocess.run(
+                    [_backend()], input=body, env=env, capture_output=True, check=False
+                )
                 head, _, payload = proc.stdout.partition(b"\r\n\r\n")
                 status = 200
                 headers = []

@@ -16,33 +16,61 @@ OVERLAY = "apps/api/overlays/dev/kustomization.yaml"
 
 def test_set_image_changes_only_the_tag_scalar(run, env_repo: Path) -> None:
     before = (env_repo / OVERLAY).read_text()
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api",
-                 "--tag", "1.4.2")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1.4.2"
+    )
     assert result.exit_code == 0, result.output
     after = (env_repo / OVERLAY).read_text()
     assert after == before.replace('newTag: "1.0.0"', 'newTag: "1.4.2"')
-    assert "-    newTag: \"1.0.0\"   # bumped by promoter" in result.stdout
-    assert "+    newTag: \"1.4.2\"   # bumped by promoter" in result.stdout
+    assert '-    newTag: "1.0.0"   # bumped by promoter' in result.stdout
+    assert '+    newTag: "1.4.2"   # bumped by promoter' in result.stdout
     # Other environments untouched.
-    assert 'newTag: "1.0.0"' in (env_repo / "apps/api/overlays/staging/kustomization.yaml").read_text()
+    assert (
+        'newTag: "1.0.0"' in (env_repo / "apps/api/overlays/staging/kustomization.yaml").read_text()
+    )
 
 
 def test_set_image_json_reports_old_and_new(run, env_repo: Path) -> None:
-    result = run("set-image", "--repo", str(env_repo), "--env", "prod-eu", "--service", "worker",
-                 "--tag", "2.2.0", "--digest", DIGEST, "--output", "json")
+    result = run(
+        "set-image",
+        "--repo",
+        str(env_repo),
+        "--env",
+        "prod-eu",
+        "--service",
+        "worker",
+        "--tag",
+        "2.2.0",
+        "--digest",
+        DIGEST,
+        "--output",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["changed"] == [{
-        "file": "deploy/eu/worker-values.yaml", "line": 5,
-        "old": "registry.example.com:5000/team/worker:2.1.0",
-        "new": f"registry.example.com:5000/team/worker:2.2.0@{DIGEST}",
-    }]
+    assert data["changed"] == [
+        {
+            "file": "deploy/eu/worker-values.yaml",
+            "line": 5,
+            "old": "registry.example.com:5000/team/worker:2.1.0",
+            "new": f"registry.example.com:5000/team/worker:2.2.0@{DIGEST}",
+        }
+    ]
     assert f"tag: 2.2.0@{DIGEST}\n" in (env_repo / "deploy/eu/worker-values.yaml").read_text()
 
 
 def test_set_image_by_image_reference_finds_the_service(run, env_repo: Path) -> None:
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev",
-                 "--image", "ghcr.io/acme/web:1.0.0", "-o", "json")
+    result = run(
+        "set-image",
+        "--repo",
+        str(env_repo),
+        "--env",
+        "dev",
+        "--image",
+        "ghcr.io/acme/web:1.0.0",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     changed = json.loads(result.stdout)["changed"]
     # The init container and the main container both run the image.
@@ -50,7 +78,17 @@ def test_set_image_by_image_reference_finds_the_service(run, env_repo: Path) -> 
 
 
 def test_same_tag_twice_is_a_noop(run, env_repo: Path) -> None:
-    args = ("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "2.0")
+    args = (
+        "set-image",
+        "--repo",
+        str(env_repo),
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "2.0",
+    )
     assert run(*args).exit_code == 0
     before = snapshot(env_repo)
     again = run(*args)
@@ -61,8 +99,18 @@ def test_same_tag_twice_is_a_noop(run, env_repo: Path) -> None:
 
 def test_dry_run_writes_nothing(run, env_repo: Path) -> None:
     before = snapshot(env_repo)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api",
-                 "--tag", "9.9.9", "--dry-run")
+    result = run(
+        "set-image",
+        "--repo",
+        str(env_repo),
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "9.9.9",
+        "--dry-run",
+    )
     assert result.exit_code == 0
     assert '+    newTag: "9.9.9"' in result.stdout
     assert snapshot(env_repo) == before
@@ -75,7 +123,9 @@ def test_status_matrix_json(run, env_repo: Path) -> None:
     data = json.loads(result.stdout)
     assert data["environments"] == ["dev", "staging", "prod-eu", "prod-us"]
     assert data["services"]["api"]["dev"] == {
-        "image": "ghcr.io/acme/api:1.1.0", "tag": "1.1.0", "digest": None,
+        "image": "ghcr.io/acme/api:1.1.0",
+        "tag": "1.1.0",
+        "digest": None,
         "files": ["apps/api/overlays/dev/kustomization.yaml"],
     }
     assert data["services"]["api"]["staging"]["tag"] == "1.0.0"
@@ -95,7 +145,9 @@ def test_status_marks_disagreeing_files(run, env_repo: Path) -> None:
     path.write_text(path.read_text().replace("web:0.9.0   #", "web:0.9.1   #"))
     data = json.loads(run("status", "--repo", str(env_repo), "-o", "json").stdout)
     assert data["services"]["web"]["dev"]["conflicting"] == [
-        "ghcr.io/acme/web:0.9.0", "ghcr.io/acme/web:0.9.1"]
+        "ghcr.io/acme/web:0.9.0",
+        "ghcr.io/acme/web:0.9.1",
+    ]
 
 
 def test_config_validate_ok(run, env_repo: Path) -> None:
@@ -133,22 +185,29 @@ def test_bad_input_exits_2_and_writes_nothing(run, env_repo: Path, args, message
 def test_malformed_yaml_in_overlay(run, env_repo: Path) -> None:
     (env_repo / OVERLAY).write_text("images:\n  - name: ghcr.io/acme/api\n    newTag: [1.0\n")
     before = snapshot(env_repo)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "2")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "2"
+    )
     assert result.exit_code == 2
     assert f"{OVERLAY}:" in result.stderr and "malformed YAML" in result.stderr
     assert snapshot(env_repo) == before
 
 
 def test_missing_config(run, tmp_path: Path) -> None:
-    result = run("set-image", "--repo", str(tmp_path), "--env", "dev", "--service", "api", "--tag", "1")
+    result = run(
+        "set-image", "--repo", str(tmp_path), "--env", "dev", "--service", "api", "--tag", "1"
+    )
     assert result.exit_code == 2
     assert "promoter.yaml" in result.stderr
 
 
 def test_invalid_config_lists_problems_with_lines(run, env_repo: Path) -> None:
     config = env_repo / "promoter.yaml"
-    config.write_text(config.read_text().replace("from: dev", "from: qa").replace(
-        "  - name: web\n", "  - name: web\n    colour: blue\n"))
+    config.write_text(
+        config.read_text()
+        .replace("from: dev", "from: qa")
+        .replace("  - name: web\n", "  - name: web\n    colour: blue\n")
+    )
     result = run("config", "validate", "--repo", str(env_repo))
     assert result.exit_code == 2
     assert "promoter.yaml:5:" in result.stderr and "qa" in result.stderr
@@ -159,7 +218,9 @@ def test_path_without_reference_is_an_error(run, env_repo: Path) -> None:
     path = env_repo / "deploy/dev/worker-values.yaml"
     path.write_text("replicas: 2\n")
     before = snapshot(env_repo)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "worker", "--tag", "3")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "worker", "--tag", "3"
+    )
     assert result.exit_code == 2
     assert "deploy/dev/worker-values.yaml" in result.stderr
     assert "registry.example.com:5000/team/worker" in result.stderr
@@ -169,17 +230,22 @@ def test_path_without_reference_is_an_error(run, env_repo: Path) -> None:
 def test_directory_without_reference_gets_an_images_entry(run, env_repo: Path) -> None:
     overlay = env_repo / OVERLAY
     overlay.write_text("resources:\n  - ../../base\n")
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1.2")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1.2"
+    )
     assert result.exit_code == 0, result.output
     assert overlay.read_text() == (
-        "resources:\n  - ../../base\nimages:\n- name: ghcr.io/acme/api\n  newTag: \"1.2\"\n")
+        'resources:\n  - ../../base\nimages:\n- name: ghcr.io/acme/api\n  newTag: "1.2"\n'
+    )
 
 
 def test_directory_without_reference_or_kustomization(run, env_repo: Path) -> None:
     overlay_dir = env_repo / "apps/web/overlays/dev"
     (overlay_dir / "deployment.yaml").write_text("kind: ConfigMap\napiVersion: v1\n")
     before = snapshot(env_repo)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "web", "--tag", "1")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "web", "--tag", "1"
+    )
     assert result.exit_code == 2
     assert "apps/web/overlays/dev/" in result.stderr and "ghcr.io/acme/web" in result.stderr
     assert snapshot(env_repo) == before
@@ -187,8 +253,11 @@ def test_directory_without_reference_or_kustomization(run, env_repo: Path) -> No
 
 def test_missing_path(run, env_repo: Path) -> None:
     import shutil
+
     shutil.rmtree(env_repo / "apps/api/overlays/dev")
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1"
+    )
     assert result.exit_code == 2
     assert "apps/api/overlays/dev: no such file or directory" in result.stderr
 
@@ -197,19 +266,24 @@ def test_missing_path(run, env_repo: Path) -> None:
 def test_unwritable_file(run, env_repo: Path) -> None:
     path = env_repo / "deploy/dev/worker-values.yaml"
     path.chmod(0o444)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "worker", "--tag", "3")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "worker", "--tag", "3"
+    )
     assert result.exit_code == 5
     assert "cannot write deploy/dev/worker-values.yaml" in result.stderr
 
 
-def test_failed_write_restores_every_file(run, env_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_restores_every_file(
+    run, env_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two files change (init container + container live in one file, so use
     # a directory with two files) and the second replace fails: the first
     # must be put back, so the tree is as before.
     overlay_dir = env_repo / "apps/web/overlays/dev"
     (overlay_dir / "job.yaml").write_text(
         "apiVersion: batch/v1\nkind: Job\nmetadata: {name: seed}\nspec:\n  template:\n    spec:\n"
-        "      containers:\n      - name: seed\n        image: ghcr.io/acme/web:0.9.0\n")
+        "      containers:\n      - name: seed\n        image: ghcr.io/acme/web:0.9.0\n"
+    )
     before = snapshot(env_repo)
     real_replace = os.replace
     calls = []
@@ -221,7 +295,9 @@ def test_failed_write_restores_every_file(run, env_repo: Path, monkeypatch: pyte
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    result = run("set-image", "--repo", str(env_repo), "--env", "dev", "--service", "web", "--tag", "1")
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "web", "--tag", "1"
+    )
     assert result.exit_code == 5, result.output
     assert "nothing was written" in result.stderr
     assert snapshot(env_repo) == before

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -26,7 +28,10 @@ REPO_OPTION = click.option(
 )
 
 
-def _version_options(f):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version_options(f: F) -> F:
     for option in reversed(
         [
             click.option("--env", "env", required=True, help="Environment to change, e.g. dev."),
@@ -62,7 +67,7 @@ def validate_cmd(repo: Path) -> None:
 
 
 def _diff(edits: list[FileEdit]) -> str:
-    out = []
+    out: list[str] = []
     for e in edits:
         out += difflib.unified_diff(
             e.old_text.splitlines(keepends=True),

@@ -1,0 +1,277 @@
+"""bump against real remotes: a bare repository over file://, and git's smart
+HTTP (git http-backend) on 127.0.0.1 demanding a token."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from promoter.git import GitRepo, auth_environment
+from tests.conftest import EXAMPLE, Remote, git, make_remote, run_process
+from tests.gitserver import GitHttpServer
+
+OVERLAY = "apps/api/overlays/dev/kustomization.yaml"
+TOKEN = "glpat-s3cr3t-T0KEN-value"
+
+
+def test_bump_commits_and_pushes_with_trailers(run, remote: Remote) -> None:
+    before = remote.head()
+    env = {
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "acme/api",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_SHA": "0123abc",
+    }
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "1.4.2",
+        "-o",
+        "json",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["commit"] == remote.head() != before
+    assert data["changed"] == [
+        {
+            "file": OVERLAY,
+            "line": 7,
+            "old": "ghcr.io/acme/api:1.0.0",
+            "new": "ghcr.io/acme/api:1.4.2",
+        }
+    ]
+    original = (EXAMPLE / OVERLAY).read_text()
+    assert remote.show(OVERLAY) == original.replace('"1.0.0"', '"1.4.2"')
+    message = remote.log()
+    assert message.splitlines()[0] == "Bump api to 1.4.2 in dev"
+    trailers = dict(line.split(": ", 1) for line in message.splitlines()[2:] if ": " in line)
+    assert trailers == {
+        "Promoter-Service": "api",
+        "Promoter-Env": "dev",
+        "Promoter-From": "ghcr.io/acme/api:1.0.0",
+        "Promoter-To": "ghcr.io/acme/api:1.4.2",
+        "Promoter-Pipeline": "https://github.example/acme/api/actions/runs/4242",
+        "Promoter-Source-Commit": "0123abc",
+    }
+    # git itself parses them as trailers.
+    parsed = git(
+        "log", "-1", "--format=%(trailers:key=Promoter-To,valueonly)", "main", cwd=remote.path
+    )
+    assert parsed == "ghcr.io/acme/api:1.4.2"
+    # The only file in the commit is the overlay.
+    assert git("show", "--name-only", "--format=", "main", cwd=remote.path) == OVERLAY
+
+
+def test_bump_same_tag_again_commits_nothing(run, remote: Remote) -> None:
+    args = (
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "staging",
+        "--service",
+        "worker",
+        "--tag",
+        "2.1.0",
+    )
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "nothing to commit" in result.stdout
+    assert remote.count() == 1
+
+
+def test_bump_with_gitlab_pipeline_trailers_and_message_template(run, remote: Remote) -> None:
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--image",
+        "ghcr.io/acme/web:2.0.0",
+        "--message",
+        "deploy({env}): {service} {old} -> {version}",
+        env={
+            "CI_PIPELINE_URL": "https://gitlab.example/acme/web/-/pipelines/7",
+            "CI_COMMIT_SHA": "feedbeef",
+        },
+    )
+    assert result.exit_code == 0, result.output
+    message = remote.log()
+    assert message.splitlines()[0] == "deploy(dev): web ghcr.io/acme/web:0.9.0 -> 2.0.0"
+    assert "Promoter-Pipeline: https://gitlab.example/acme/web/-/pipelines/7" in message
+    assert "Promoter-Source-Commit: feedbeef" in message
+
+
+def test_bump_to_environment_branch(run, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE, source)
+    config = source / "promoter.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  - name: staging\n", "  - name: staging\n    branch: env/staging\n"
+        )
+    )
+    remote = make_remote(tmp_path, source)
+    seed = tmp_path / "seed"
+    git("clone", "--quiet", remote.url, str(seed), cwd=tmp_path)
+    git("push", "--quiet", "origin", "main:env/staging", cwd=seed)
+    result = run(
+        "bump", "--repo-url", remote.url, "--env", "staging", "--service", "api", "--tag", "3.0"
+    )
+    assert result.exit_code == 0, result.output
+    assert 'newTag: "3.0"' in remote.show(
+        "apps/api/overlays/staging/kustomization.yaml", "env/staging"
+    )
+    assert remote.count("main") == 1  # main untouched
+
+
+def test_bump_bad_tag_fails_before_any_network(run) -> None:
+    result = run(
+        "bump",
+        "--repo-url",
+        "file:///nonexistent/repo.git",
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "bad tag",
+    )
+    assert result.exit_code == 2
+    assert "whitespace" in result.stderr or "tag" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "qa", "--service", "api", "--tag", "1"], "unknown environment 'qa'"),
+        (["--env", "dev", "--service", "nope", "--tag", "1"], "unknown service 'nope'"),
+    ],
+)
+def test_bump_unknown_names_push_nothing(run, remote: Remote, args, message) -> None:
+    result = run("bump", "--repo-url", remote.url, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert remote.count() == 1
+
+
+def test_bump_unreachable_remote_is_a_git_error(run, tmp_path: Path) -> None:
+    result = run(
+        "bump",
+        "--repo-url",
+        (tmp_path / "missing.git").as_uri(),
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "1",
+    )
+    assert result.exit_code == 3
+    assert "cloning file://" in result.stderr and "hint: check the repository URL" in result.stderr
+
+
+def test_sparse_clone_fetches_only_the_needed_blobs(remote: Remote, tmp_path: Path) -> None:
+    repo = GitRepo.clone(
+        remote.url,
+        tmp_path / "w",
+        branch=None,
+        sparse=["/promoter.yaml", "/apps/api/overlays/dev"],
+        env={},
+    )
+    files = sorted(
+        p.relative_to(tmp_path / "w").as_posix()
+        for p in (tmp_path / "w").rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    )
+    assert files == ["apps/api/overlays/dev/kustomization.yaml", "promoter.yaml"]
+    missing = [
+        line
+        for line in repo.out("rev-list", "--objects", "--all", "--missing=print").splitlines()
+        if line.startswith("?")
+    ]
+    assert missing, "blob:none filter was not applied: every blob was downloaded"
+    assert repo.out("rev-list", "--count", "HEAD") == "1"  # shallow
+
+
+# --- token over smart HTTP ------------------------------------------------------------
+
+
+@pytest.fixture
+def http_remote(tmp_path: Path):
+    (tmp_path / "srv").mkdir()
+    make_remote(tmp_path / "srv", EXAMPLE)
+    with GitHttpServer(tmp_path / "srv", "x-access-token", TOKEN) as server:
+        yield server
+
+
+def test_bump_over_http_with_token_never_leaks_it(
+    http_remote: GitHttpServer, tmp_path: Path
+) -> None:
+    url = f"{http_remote.url}/env.git"
+    proc = run_process(
+        "bump",
+        "--repo-url",
+        url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "5.0.0",
+        env={"PROMOTER_GIT_TOKEN": TOKEN, "GIT_TRACE": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    bare = Remote(tmp_path / "srv" / "env.git")
+    assert 'newTag: "5.0.0"' in bare.show(OVERLAY)
+    assert TOKEN not in bare.log("%B", 5)
+    assert any(h.startswith("Basic ") for h in http_remote.auth_headers)
+
+
+def test_token_stays_out_of_git_config(http_remote: GitHttpServer, tmp_path: Path) -> None:
+    url = f"{http_remote.url}/env.git"
+    env = auth_environment(url, {"GITHUB_TOKEN": TOKEN})
+    repo = GitRepo.clone(url, tmp_path / "w", branch=None, sparse=["/promoter.yaml"], env=env)
+    config = (tmp_path / "w" / ".git" / "config").read_text()
+    assert TOKEN not in config and "extraHeader" not in config
+    assert repo.out("remote", "get-url", "origin") == url
+
+
+def test_wrong_token_is_a_masked_git_error(http_remote: GitHttpServer) -> None:
+    wrong = "ghp_wrongTOKENvalue123"
+    proc = run_process(
+        "bump",
+        "--repo-url",
+        f"{http_remote.url}/env.git",
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "5.0.0",
+        env={"GITHUB_TOKEN": wrong},
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert wrong not in proc.stdout + proc.stderr
+    assert "token" in proc.stderr.lower()
+
+
+def test_credentials_in_url_are_moved_to_a_header_and_masked(http_remote: GitHttpServer) -> None:
+    url = f"{http_remote.url}/env.git".replace("http://", f"http://x-access-token:{TOKEN}@")
+    proc = run_process(
+        "bump", "--repo-url", url, "--env", "dev", "--service", "api", "--tag", "6.0.0"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr

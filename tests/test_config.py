@@ -1,0 +1,740 @@
+"""promoter.yaml: the model, its lookups, validation with file:line, the JSON schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from promoter import config as config_module
+from promoter.config import (
+    CONFIG_FILENAMES,
+    Config,
+    Environment,
+    HelmKeys,
+    Service,
+    load_config,
+    parse_config,
+)
+from promoter.errors import ConfigError, FileSystemError, InputError, YamlError
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "promoter" / "schema" / "promoter.schema.json"
+DOCS_SCHEMA_PATH = ROOT / "docs" / "promoter.schema.json"
+
+EXAMPLE = """\
+version: 1
+environments:            # any names, any number; `from` draws the promotion graph
+  - name: dev
+  - name: staging
+    from: dev
+  - name: prod-eu
+    from: staging
+  - name: prod-us
+    from: staging
+defaults:
+  path: apps/{service}/overlays/{env}   # {service} and {env} are substituted
+services:
+  - name: api
+    image: ghcr.io/acme/api             # repository, no tag
+  - name: worker
+    image: registry.example.com:5000/team/worker
+    path: deploy/{env}/worker-values.yaml   # per-service override
+    paths: {prod-eu: deploy/eu/worker-values.yaml}   # per-env override
+"""
+
+FULL = """\
+version: 1
+environments:
+  - name: dev
+    description: every merge lands here
+  - name: staging
+    from: dev
+    branch: env/staging
+  - name: prod
+    from: staging
+    mode: push
+    branch: release
+defaults:
+  path: apps/{service}/{env}
+  branch: env/{env}
+  mode: pull-request
+services:
+  - name: api
+    image: ghcr.io/acme/api
+    imagePolicy: flux-system:api
+  - name: billing
+    image: docker.io/acme/billing
+    path: charts/billing/values-{env}.yaml
+    keys:
+      tag: app.image.version
+      repository: app.image.repo
+      registry: global.imageRegistry
+      digest: app.image.sha
+"""
+
+MINIMAL = """\
+version: 1
+environments:
+  - name: only
+services: []
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    return [str(p) for p in info.value.problems]
+
+
+def marked_line(text: str) -> int:
+    """The 1-based line carrying the `# <-` marker."""
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if "# <-" in line]
+    assert len(lines) == 1, "a case must mark exactly one line"
+    return lines[0]
+
+
+def to_data(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema)
+
+
+# ----------------------------------------------------------------- the example model
+
+
+def test_example_loads_into_the_model() -> None:
+    config = parse_config(EXAMPLE)
+
+    assert config.version == 1
+    assert config.file == "promoter.yaml"
+    assert config.default_path == "apps/{service}/overlays/{env}"
+    assert config.default_branch is None
+    assert config.default_mode == "push"
+    assert config.environments == (
+        Environment("dev", from_=None, branch=None, mode="push", description=None, line=3),
+        Environment("staging", from_="dev", line=4),
+        Environment("prod-eu", from_="staging", line=6),
+        Environment("prod-us", from_="staging", line=8),
+    )
+    api, worker = config.services
+    assert api == Service("api", "ghcr.io/acme/api", line=13)
+    assert worker.name == "worker"
+    assert worker.image == "registry.example.com:5000/team/worker"
+    assert worker.path == "deploy/{env}/worker-values.yaml"
+    assert dict(worker.paths) == {"prod-eu": "deploy/eu/worker-values.yaml"}
+    assert worker.keys is None
+    assert worker.image_policy is None
+    assert worker.line == 15
+
+
+def test_model_is_immutable_and_hashable() -> None:
+    config = parse_config(EXAMPLE)
+    worker = config.service("worker")
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.version = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        worker.paths["dev"] = "x"  # type: ignore[index]
+    assert isinstance(config.environments, tuple)
+    assert isinstance(config.services, tuple)
+    assert hash(config) == hash(parse_config(EXAMPLE))
+    assert config == parse_config(EXAMPLE)
+
+
+def test_service_copies_the_paths_it_is_given() -> None:
+    given = {"dev": "a"}
+    service = Service("api", "ghcr.io/acme/api", paths=given)
+    given["dev"] = "b"
+    assert service.paths["dev"] == "a"
+
+
+def test_optional_keys_are_read_and_modes_resolved() -> None:
+    config = parse_config(FULL)
+
+    dev, staging, prod = config.environments
+    assert dev.description == "every merge lands here"
+    assert (dev.mode, staging.mode, prod.mode) == ("pull-request", "pull-request", "push")
+    assert (dev.branch, staging.branch, prod.branch) == (None, "env/staging", "release")
+    assert config.default_branch == "env/{env}"
+    assert config.default_mode == "pull-request"
+    assert config.service("api").image_policy == "flux-system:api"
+    assert config.service("api").keys is None
+    assert config.service("billing").keys == HelmKeys(
+        tag="app.image.version",
+        repository="app.image.repo",
+        registry="global.imageRegistry",
+        digest="app.image.sha",
+    )
+
+
+def test_helm_keys_need_only_tag() -> None:
+    text = FULL.split("    keys:")[0] + "    keys: {tag: image.tag}\n"
+    assert parse_config(text).service("billing").keys == HelmKeys(tag="image.tag")
+
+
+def test_empty_services_list_is_allowed() -> None:
+    config = parse_config(MINIMAL)
+    assert config.services == ()
+    assert [e.name for e in config.environments] == ["only"]
+
+
+# ----------------------------------------------------------------- lookups
+
+
+def test_path_for_precedence_and_substitution() -> None:
+    config = parse_config(EXAMPLE)
+
+    assert config.path_for("worker", "prod-eu") == "deploy/eu/worker-values.yaml"  # paths
+    assert config.path_for("worker", "prod-us") == "deploy/prod-us/worker-values.yaml"  # path
+    assert config.path_for("api", "staging") == "apps/api/overlays/staging"  # defaults
+    assert config.path_for(config.service("api"), config.environment("dev")) == (
+        "apps/api/overlays/dev"
+    )
+
+
+def test_path_for_without_any_template_is_an_input_error() -> None:
+    config = Config(1, (Environment("dev"),), (Service("api", "ghcr.io/acme/api"),))
+    with pytest.raises(InputError, match="service 'api' has no path for environment 'dev'"):
+        config.path_for("api", "dev")
+
+
+def test_path_for_unknown_names() -> None:
+    config = parse_config(EXAMPLE)
+    with pytest.raises(InputError, match="unknown service 'apii'; known: api, worker"):
+        config.path_for("apii", "dev")
+    with pytest.raises(InputError, match="unknown environment 'qa'"):
+        config.path_for("api", "qa")
+
+
+def test_environment_and_service_lookup() -> None:
+    config = parse_config(EXAMPLE)
+    assert config.environment("staging").from_ == "dev"
+    assert config.service("worker").line == 15
+
+    with pytest.raises(InputError) as info:
+        config.environment("stagin")
+    assert info.value.message == (
+        "unknown environment 'stagin'; known: dev, staging, prod-eu, prod-us"
+    )
+    assert info.value.hint == "did you mean 'staging'?"
+
+    with pytest.raises(InputError) as info:
+        config.service("db")
+    assert info.value.message == "unknown service 'db'; known: api, worker"
+
+    with pytest.raises(InputError, match="unknown service 'api'; known: none"):
+        parse_config(MINIMAL).service("api")
+
+
+def test_branch_for() -> None:
+    assert parse_config(EXAMPLE).branch_for("prod-eu") is None
+
+    config = parse_config(FULL)
+    assert config.branch_for("dev") == "env/dev"  # defaults.branch, {env} substituted
+    assert config.branch_for(config.environment("staging")) == "env/staging"
+    assert config.branch_for("prod") == "release"
+    with pytest.raises(InputError, match="unknown environment"):
+        config.branch_for("qa")
+
+
+def test_downstream() -> None:
+    config = parse_config(EXAMPLE)
+    assert [e.name for e in config.downstream("dev")] == ["staging"]
+    assert [e.name for e in config.downstream("staging")] == ["prod-eu", "prod-us"]
+    assert config.downstream(config.environment("prod-us")) == ()
+    with pytest.raises(InputError, match="unknown environment 'qa'"):
+        config.downstream("qa")
+
+
+# ----------------------------------------------------------------- validation
+
+ENVS = """\
+environments:
+  - name: dev
+  - name: prod
+    from: dev
+"""
+
+INVALID = {
+    "unknown top-level key": (
+        "version: 1\n" + ENVS + "services: []\nservice: []  # <-\n",
+        ["unknown key 'service'", "did you mean 'services'?", "allowed: version, environments"],
+    ),
+    "unknown environment key": (
+        "version: 1\nenvironments:\n  - name: dev\n  - name: prod\n    form: dev  # <-\n"
+        "services: []\n",
+        ["environment 'prod': unknown key 'form'", "did you mean 'from'?"],
+    ),
+    "unknown service key": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    imagepolicy: flux-system:api  # <-\n",
+        ["service 'api': unknown key 'imagepolicy'", "did you mean 'imagePolicy'?"],
+    ),
+    "unknown defaults key": (
+        "version: 1\n" + ENVS + "defaults:\n  paht: x  # <-\nservices: []\n",
+        ["defaults: unknown key 'paht'", "did you mean 'path'?"],
+    ),
+    "environments not a list": (
+        "version: 1\nenvironments:  # <-\n  dev: {}\nservices: []\n",
+        ["environments must be a list, got a mapping"],
+    ),
+    "services not a list": (
+        "version: 1\n" + ENVS + "services: api  # <-\n",
+        ["services must be a list, got a string"],
+    ),
+    "environment entry not a mapping": (
+        "version: 1\nenvironments:\n  - dev  # <-\nservices: []\n",
+        ["environments[0] must be a mapping, got a string"],
+    ),
+    "defaults not a mapping": (
+        "version: 1\n" + ENVS + "defaults: apps/x  # <-\nservices: []\n",
+        ["defaults must be a mapping, got a string"],
+    ),
+    "name not a string": (
+        "version: 1\nenvironments:\n  - name: 123  # <-\nservices: []\n",
+        ["environments[0]: name must be a string, got a number (quote it)"],
+    ),
+    "description null": (
+        "version: 1\nenvironments:\n  - name: dev\n    description:  # <-\nservices: []\n",
+        ["environment 'dev': description must be a string, got nothing (null)"],
+    ),
+    "missing version": (
+        "environments:  # <-\n  - name: dev\nservices: []\n",
+        ["missing required key 'version'"],
+    ),
+    "unsupported version": (
+        "version: 2  # <-\n" + ENVS + "services: []\n",
+        ["unsupported version 2; expected version 1"],
+    ),
+    "version as a string": (
+        "version: '1'  # <-\n" + ENVS + "services: []\n",
+        ["version must be the number 1, got a string"],
+    ),
+    "missing environments": (
+        "version: 1  # <-\nservices: []\n",
+        ["missing required key 'environments'"],
+    ),
+    "empty environments": (
+        "version: 1\nenvironments: []  # <-\nservices: []\n",
+        ["environments must list at least one environment"],
+    ),
+    "missing services": (
+        "version: 1  # <-\n" + ENVS,
+        ["missing required key 'services'"],
+    ),
+    "environment without name": (
+        "version: 1\nenvironments:\n  - name: dev\n  - from: dev  # <-\nservices: []\n",
+        ["environments[1]: missing required key 'name'"],
+    ),
+    "service without name": (
+        "version: 1\n" + ENVS + "services:\n  - image: ghcr.io/acme/api  # <-\n    path: x\n",
+        ["services[0]: missing required key 'name'"],
+    ),
+    "service without image": (
+        "version: 1\n" + ENVS + "services:\n  - name: api  # <-\n    path: x\n",
+        ["service 'api': missing required key 'image'"],
+    ),
+    "uppercase environment name": (
+        "version: 1\nenvironments:\n  - name: Prod  # <-\nservices: []\n",
+        ["name: 'Prod' is not a valid name"],
+    ),
+    "service name ending in a dash": (
+        "version: 1\n" + ENVS + "services:\n  - name: api-  # <-\n    image: ghcr.io/a/b\n"
+        "    path: x\n",
+        ["name: 'api-' is not a valid name"],
+    ),
+    "duplicate environment name": (
+        "version: 1\nenvironments:\n  - name: dev\n  - name: dev  # <-\nservices: []\n",
+        ["duplicate environment name 'dev' (first at line 3)"],
+    ),
+    "duplicate service name": (
+        "version: 1\n" + ENVS + "defaults: {path: x}\nservices:\n"
+        "  - name: api\n    image: ghcr.io/acme/api\n"
+        "  - name: api  # <-\n    image: ghcr.io/acme/api2\n",
+        ["duplicate service name 'api' (first at line 8)"],
+    ),
+    "duplicate key in an environment": (
+        "version: 1\nenvironments:\n  - name: dev\n    name: qa  # <-\nservices: []\n",
+        ["environment 'dev': duplicate key 'name' (first at line 3)"],
+    ),
+    "duplicate top-level key": (
+        "version: 1\n" + ENVS + "services: []\nversion: 1  # <-\n",
+        ["the top level: duplicate key 'version' (first at line 1)"],
+    ),
+    "duplicate key in paths": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    paths:\n      dev: a\n      dev: b  # <-\n",
+        ["service 'api': paths: duplicate key 'dev'"],
+    ),
+    "from unknown environment": (
+        "version: 1\nenvironments:\n  - name: dev\n  - name: prod\n    from: dve  # <-\n"
+        "services: []\n",
+        ["environment 'prod': from: unknown environment 'dve'", "did you mean 'dev'?"],
+    ),
+    "from itself": (
+        "version: 1\nenvironments:\n  - name: dev\n    from: dev  # <-\nservices: []\n",
+        ["environment 'dev': from: cannot be the environment itself"],
+    ),
+    "from cycle": (
+        "version: 1\nenvironments:\n  - name: dev\n    from: prod  # <-\n"
+        "  - name: staging\n    from: dev\n  - name: prod\n    from: staging\nservices: []\n",
+        ["environments form a cycle through `from`: dev -> staging -> prod -> dev"],
+    ),
+    "image with a tag": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api:1.0  # <-\n"
+        "    path: x\n",
+        ["service 'api': image: invalid image repository 'ghcr.io/acme/api:1.0'", "tag"],
+    ),
+    "image with whitespace": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: 'ghcr.io/acme/ api'  # <-\n"
+        "    path: x\n",
+        ["service 'api': image: invalid image repository", "whitespace"],
+    ),
+    "unknown placeholder": (
+        "version: 1\n" + ENVS + "defaults:\n  path: apps/{svc}/{env}  # <-\nservices: []\n",
+        ["defaults: path: unknown placeholder {svc}", "only {service} and {env}"],
+    ),
+    "unbalanced braces": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: apps/{service/{env}  # <-\n",
+        ["service 'api': path: unbalanced braces in 'apps/{service/{env}'"],
+    ),
+    "absolute path": (
+        "version: 1\n" + ENVS + "defaults:\n  path: /etc/{service}  # <-\nservices: []\n",
+        ["'/etc/{service}' is absolute"],
+    ),
+    "path escaping the repository": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: apps\n    paths:\n      prod: apps/../../{env}  # <-\n",
+        ["service 'api': paths: prod: 'apps/../../{env}' contains '..'"],
+    ),
+    "paths keyed by an unknown environment": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    paths:\n      prd: y  # <-\n",
+        ["service 'api': paths: unknown environment 'prd'", "did you mean 'prod'?"],
+    ),
+    "service with no path": (
+        "version: 1\n" + ENVS + "services:\n  - name: api  # <-\n    image: ghcr.io/acme/api\n",
+        ["service 'api' has no path for environment(s) dev, prod", "defaults.path"],
+    ),
+    "service with a path for some environments only": (
+        "version: 1\n" + ENVS + "services:\n  - name: api  # <-\n    image: ghcr.io/acme/api\n"
+        "    paths: {dev: a}\n",
+        ["service 'api' has no path for environment(s) prod"],
+    ),
+    "bad environment mode": (
+        "version: 1\nenvironments:\n  - name: dev\n    mode: pr  # <-\nservices: []\n",
+        ["environment 'dev': mode: must be one of push, pull-request; got 'pr'"],
+    ),
+    "bad default mode": (
+        "version: 1\n" + ENVS + "defaults:\n  mode: merge  # <-\nservices: []\n",
+        ["defaults: mode: must be one of push, pull-request; got 'merge'"],
+    ),
+    "imagePolicy without namespace": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    imagePolicy: flux-system/api  # <-\n",
+        ["service 'api': imagePolicy: 'flux-system/api' is not a Flux image policy"],
+    ),
+    "imagePolicy used twice": (
+        "version: 1\n" + ENVS + "defaults: {path: x}\nservices:\n"
+        "  - name: api\n    image: ghcr.io/acme/api\n    imagePolicy: flux:api\n"
+        "  - name: web\n    image: ghcr.io/acme/web\n    imagePolicy: flux:api  # <-\n",
+        ["service 'web': imagePolicy 'flux:api' is already used by service 'api'"],
+    ),
+    "helm keys without tag": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    keys:  # <-\n      repository: image.repo\n",
+        ["service 'api': keys: missing required key 'tag'"],
+    ),
+    "helm key path with an empty segment": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    keys:\n      tag: app..tag  # <-\n",
+        ["service 'api': keys: tag: 'app..tag' is not a dotted key path"],
+    ),
+    "unknown helm key": (
+        "version: 1\n" + ENVS + "services:\n  - name: api\n    image: ghcr.io/acme/api\n"
+        "    path: x\n    keys:\n      tag: image.tag\n      digests: image.digest  # <-\n",
+        ["service 'api': keys: unknown key 'digests'", "did you mean 'digest'?"],
+    ),
+    "branch with a space": (
+        "version: 1\nenvironments:\n  - name: dev\n    branch: my branch  # <-\nservices: []\n",
+        ["environment 'dev': branch: 'my branch' is not a valid git branch name"],
+    ),
+    "branch with the service placeholder": (
+        "version: 1\n" + ENVS + "defaults:\n  branch: env/{service}  # <-\nservices: []\n",
+        ["defaults: branch: unknown placeholder {service}", "only {env} is substituted"],
+    ),
+    "top level is a list": (
+        "- version: 1  # <-\n- environments: []\n",
+        ["the top level must be a mapping, got a list"],
+    ),
+    "top level is a scalar": (
+        "just text  # <-\n",
+        ["the top level must be a mapping, got a string"],
+    ),
+    "empty file": (
+        "# only a comment  # <-\n",
+        ["the file is empty"],
+    ),
+    "two documents": (
+        "version: 1\n" + ENVS + "services: []\n---\nversion: 1  # <-\n",
+        ["expected one YAML document, found 2"],
+    ),
+    "non-string key": (
+        "version: 1\n" + ENVS + "services: []\n? [a, b]  # <-\n: c\n",
+        ["the top level: keys must be strings, got a list"],
+    ),
+}
+
+
+@pytest.mark.parametrize("text,fragments", INVALID.values(), ids=list(INVALID))
+def test_each_problem_is_reported_alone_with_its_line(text: str, fragments: list[str]) -> None:
+    problems = problems_of(text)
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"promoter.yaml:{marked_line(text)}: "), problems
+    for fragment in fragments:
+        assert fragment in problems[0]
+
+
+def test_empty_text_is_a_problem_at_line_1() -> None:
+    assert problems_of("") == [
+        "promoter.yaml:1: the file is empty; it needs `version`, `environments` and `services`"
+    ]
+
+
+def test_every_problem_is_reported_at_once_in_line_order() -> None:
+    text = """\
+version: 3
+environments:
+  - name: dev
+    mode: fast
+  - name: Staging
+  - name: prod
+    from: qa
+defaults:
+  path: apps/{app}
+services:
+  - name: api
+    image: ghcr.io/acme/api:latest
+    imagepolicy: x
+  - name: api
+    image: ghcr.io/acme/web
+"""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "envs/promoter.yaml")
+    error = info.value
+
+    lines = [(p.file, p.line) for p in error.problems]
+    assert lines == [("envs/promoter.yaml", n) for n in (1, 4, 5, 7, 9, 12, 13, 14)]
+    assert "unsupported version 3" in error.problems[0].message
+    assert "mode: must be one of" in error.problems[1].message
+    assert "'Staging' is not a valid name" in error.problems[2].message
+    assert "unknown environment 'qa'" in error.problems[3].message
+    assert "unknown placeholder {app}" in error.problems[4].message
+    assert "must not include a tag" in error.problems[5].message
+    assert "unknown key 'imagepolicy'" in error.problems[6].message
+    assert "duplicate service name 'api'" in error.problems[7].message
+    assert str(error).startswith("invalid configuration:\nenvs/promoter.yaml:1: ")
+    assert error.hint is not None and "docs/config.md" in error.hint
+
+
+def test_problems_in_environments_do_not_cascade_into_services() -> None:
+    text = "version: 1\nenvironments: nope\nservices:\n  - name: api\n    image: ghcr.io/a/b\n"
+    assert problems_of(text) == ["promoter.yaml:2: environments must be a list, got a string"]
+
+
+def test_an_invalid_environment_still_counts_as_declared() -> None:
+    text = """\
+version: 1
+environments:
+  - name: Dev
+    mode: fast
+  - name: prod
+    from: Dev
+defaults: {path: x}
+services:
+  - name: api
+    image: ghcr.io/acme/api
+    paths: {Dev: a, prd: b}
+"""
+    problems = problems_of(text)
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        "promoter.yaml:3",
+        "promoter.yaml:4",
+        "promoter.yaml:11",
+    ]
+    assert "'Dev' is not a valid name" in problems[0]
+    assert "must be one of push, pull-request" in problems[1]
+    assert "unknown environment 'prd'" in problems[2]
+
+
+def test_malformed_yaml_raises_the_yaml_error() -> None:
+    with pytest.raises(YamlError, match=r"^promoter\.yaml:\d+: malformed YAML"):
+        parse_config("version: 1\nenvironments:\n  - name: [dev\n")
+
+
+# ----------------------------------------------------------------- loading from a repository
+
+
+def test_load_config_reads_promoter_yaml(tmp_path: Path) -> None:
+    (tmp_path / "promoter.yaml").write_text(EXAMPLE, encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.file == str(tmp_path / "promoter.yaml")
+    assert [e.name for e in config.environments] == ["dev", "staging", "prod-eu", "prod-us"]
+
+
+def test_load_config_accepts_promoter_yml_and_locates_problems(tmp_path: Path) -> None:
+    assert CONFIG_FILENAMES == ("promoter.yaml", "promoter.yml")
+    (tmp_path / "promoter.yml").write_text(MINIMAL.replace("only", "Only"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(tmp_path))
+    assert str(info.value.problems[0]).startswith(f"{tmp_path / 'promoter.yml'}:3: ")
+
+
+def test_load_config_without_a_file_says_what_to_create(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    hint = info.value.hint or ""
+    assert "create promoter.yaml at the root of the environment repository" in hint
+    assert "docs/config.md" in hint
+    assert "no promoter.yaml" in info.value.message
+
+
+def test_load_config_refuses_two_files(tmp_path: Path) -> None:
+    for name in CONFIG_FILENAMES:
+        (tmp_path / name).write_text(MINIMAL, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"both promoter\.yaml and promoter\.yml exist"):
+        load_config(tmp_path)
+
+
+def test_load_config_unreadable_is_a_filesystem_error(tmp_path: Path) -> None:
+    (tmp_path / "promoter.yaml").mkdir()
+    with pytest.raises(FileSystemError, match="cannot read"):
+        load_config(tmp_path)
+
+
+def test_load_config_rejects_invalid_utf8_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "promoter.yaml").write_bytes(b"version: 1\nenvironments:\n  - name: d\xe9v\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert info.value.problems[0].line == 3
+    assert "not valid UTF-8" in info.value.problems[0].message
+
+
+def test_load_config_skips_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "promoter.yaml").write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert load_config(tmp_path).environments[0].name == "only"
+
+
+# ----------------------------------------------------------------- the JSON schema
+
+
+def test_schema_copies_are_identical() -> None:
+    assert SCHEMA_PATH.read_bytes() == DOCS_SCHEMA_PATH.read_bytes()
+
+
+def test_schema_is_a_valid_draft_2020_12_schema(schema: dict[str, Any]) -> None:
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def _objects(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if "properties" in node:
+            found.append(node)
+        for value in node.values():
+            found.extend(_objects(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_objects(value))
+    return found
+
+
+def test_schema_describes_every_property_and_closes_every_object(schema: dict[str, Any]) -> None:
+    objects = _objects(schema)
+    assert len(objects) == 5  # top level, defaults, environment, service, service keys
+    for obj in objects:
+        assert obj["additionalProperties"] is False
+        for name, prop in obj["properties"].items():
+            assert prop.get("description"), name
+
+
+def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
+    defs = schema["$defs"]
+    service = defs["service"]["properties"]
+    assert tuple(schema["properties"]) == config_module._TOP_KEYS
+    assert tuple(schema["properties"]["defaults"]["properties"]) == config_module._DEFAULTS_KEYS
+    assert tuple(defs["environment"]["properties"]) == config_module._ENV_KEYS
+    assert tuple(service) == config_module._SERVICE_KEYS
+    assert set(service["keys"]["properties"]) == set(config_module._HELM_KEYS)
+    assert defs["mode"]["enum"] == list(config_module.MODES)
+    assert defs["name"]["pattern"] == f"^{config_module.NAME_PATTERN}$"
+
+
+VALID_TEXTS = {"example": EXAMPLE, "full": FULL, "minimal": MINIMAL}
+
+
+@pytest.mark.parametrize("text", VALID_TEXTS.values(), ids=list(VALID_TEXTS))
+def test_valid_configs_pass_loader_and_schema(
+    text: str, validator: jsonschema.Draft202012Validator
+) -> None:
+    parse_config(text)
+    assert list(validator.iter_errors(to_data(text))) == []
+
+
+REJECTED_BY_BOTH = [
+    "unknown top-level key",
+    "unknown environment key",
+    "unknown service key",
+    "unknown helm key",
+    "bad environment mode",
+    "bad default mode",
+    "uppercase environment name",
+    "unsupported version",
+    "empty environments",
+    "missing services",
+    "helm keys without tag",
+    "image with a tag",
+    "unknown placeholder",
+    "absolute path",
+    "path escaping the repository",
+    "imagePolicy without namespace",
+    "branch with a space",
+]
+
+
+@pytest.mark.parametrize("case", REJECTED_BY_BOTH)
+def test_invalid_configs_are_rejected_by_loader_and_schema(
+    case: str, validator: jsonschema.Draft202012Validator
+) -> None:
+    text = INVALID[case][0]
+    assert problems_of(text)
+    assert list(validator.iter_errors(to_data(text))) != []
+
+
+def test_example_in_the_docs_is_valid(validator: jsonschema.Draft202012Validator) -> None:
+    doc = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    blocks = doc.split("```yaml\n")[1:]
+    assert blocks, "docs/config.md shows at least one promoter.yaml"
+    full = [b.split("```")[0] for b in blocks if b.startswith("version:")]
+    assert full, "docs/config.md shows a complete promoter.yaml"
+    for text in full:
+        parse_config(text)
+        assert list(validator.iter_errors(to_data(text))) == []
