@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promoter import secrets
 from promoter.config import CONFIG_FILENAMES, Config, load_config
 from promoter.edit import Change
 from promoter.envrepo import FileEdit, plan_set_image, read_deployed, write_edits
@@ -121,6 +122,7 @@ def bump(
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
+        shown = secrets.strip_credentials(request.repo_url)[0]
         repo = GitRepo.clone(
             request.repo_url,
             workdir,
@@ -128,7 +130,7 @@ def bump(
             sparse=_sparse_patterns(None, request.env, None),
             env=env_vars,
         )
-        config = load_config(workdir)
+        config = load_config(workdir, shown_as=shown)
         environment = config.environment(request.env)
         service, tag, digest = resolve_service(
             config, request.service, request.tag, request.digest, request.image
@@ -136,14 +138,14 @@ def bump(
         branch = request.branch or config.branch_for(environment) or repo.current_branch()
         if branch != repo.current_branch():
             repo.fetch_reset(branch)
-            config = load_config(workdir)
+            config = load_config(workdir, shown_as=shown)
         result = BumpResult(service.name, environment.name, branch)
         for attempt in range(1, request.retries + 2):
             result.attempts = attempt
             if attempt > 1:
                 sleep(_backoff(attempt))
                 repo.fetch_reset(branch)
-                config = load_config(workdir)
+                config = load_config(workdir, shown_as=shown)
             service = config.service(service.name)
             repo.set_sparse(_sparse_patterns(config, environment.name, service.name))
             edits = plan_set_image(workdir, config, environment.name, service, tag, digest)

@@ -190,14 +190,19 @@ def _unknown(what: str, name: str, known: list[str], file: str) -> InputError:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(repo_dir: str | os.PathLike[str]) -> Config:
-    """Read and validate `<repo_dir>/promoter.yaml` (or `promoter.yml`)."""
+def load_config(repo_dir: str | os.PathLike[str], *, shown_as: str | None = None) -> Config:
+    """Read and validate `<repo_dir>/promoter.yaml` (or `promoter.yml`).
+
+    `shown_as` replaces the directory in messages (a bump's temporary clone
+    means nothing to the user; the repository URL does).
+    """
     base = os.fspath(repo_dir)
     candidates = [os.path.join(base, name) for name in CONFIG_FILENAMES]
     present = [path for path in candidates if os.path.lexists(path)]
     if not present:
+        where = shown_as or base
         raise ConfigError(
-            [Problem(candidates[0], None, f"no promoter.yaml in {base}")],
+            [Problem(shown_as or candidates[0], None, f"no promoter.yaml in {where}")],
             hint="create promoter.yaml at the root of the environment repository "
             "(docs/config.md describes the format)",
         )
@@ -220,7 +225,8 @@ def load_config(repo_dir: str | os.PathLike[str]) -> Config:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise ConfigError([Problem(path, line, "not valid UTF-8 text")]) from err
-    return parse_config(text, path)
+    shown = path if shown_as is None else f"{shown_as}:{os.path.basename(path)}"
+    return parse_config(text, shown)
 
 
 def parse_config(text: str, filename: str = "promoter.yaml") -> Config:

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job on an embedded default: a local environment repository (a
+# bare git remote seeded from examples/env-repo), no cloud account.
+# A pipeline that built ghcr.io/acme/api:1.4.2 bumps dev; then we look at it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e .
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/promoter-quickstart.XXXXXX")
+export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-quickstart} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-quickstart@example.invalid}
+export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+
+git init --quiet --bare --initial-branch=main "$work/env.git"
+git -C "$work/env.git" config uploadpack.allowFilter true   # partial clones, as on a forge
+cp -r examples/env-repo "$work/seed"
+git -C "$work/seed" init --quiet --initial-branch=main
+git -C "$work/seed" add -A
+git -C "$work/seed" commit --quiet -m "Seed the environment repository"
+git -C "$work/seed" push --quiet "$work/env.git" main
+
+echo "== promoter bump (what a CI pipeline runs after building an image)"
+"$PYTHON" -m promoter bump --repo-url "file://$work/env.git" --env dev \
+  --image ghcr.io/acme/api:1.4.2
+echo "== the same bump again is a no-op"
+"$PYTHON" -m promoter bump --repo-url "file://$work/env.git" --env dev \
+  --image ghcr.io/acme/api:1.4.2
+
+git clone --quiet "$work/env.git" "$work/view"
+echo "== the commit it pushed"
+git -C "$work/view" log -1 --stat --format='%s%n%n%b'
+echo "== promoter status"
+"$PYTHON" -m promoter status --repo "$work/view"
+echo
+echo "environment repository: $work/env.git (working copy: $work/view)"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh machine, then lint, type-check
+# and run the whole suite. The README's test command and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+"$PYTHON" -m ruff check promoter tests benchmarks
+"$PYTHON" -m mypy
+"$PYTHON" -m pytest -q "$@"
