@@ -9,6 +9,7 @@ with jittered backoff. So no bump is lost or applied twice.
 from __future__ import annotations
 
 import random
+import string
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -16,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter import secrets
-from promoter.config import CONFIG_FILENAMES, Config, load_config
+from promoter.config import CONFIG_FILENAMES, load_config
 from promoter.edit import Change
 from promoter.envrepo import FileEdit, plan_set_image, read_deployed, write_edits
-from promoter.errors import InputError, PushConflictError
+from promoter.errors import GitError, InputError, PushConflictError
 from promoter.git import GitRepo, Identity, auth_environment
 from promoter.images import ImageRef
 from promoter.selection import resolve_service
@@ -75,27 +76,52 @@ def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in out if "\n" not in v and "\r" not in v]
 
 
+PLACEHOLDERS = ("service", "env", "tag", "digest", "version", "image", "old")
+_TEMPLATE_HINT = "use a one-line subject with the placeholders " + " ".join(
+    "{" + p + "}" for p in PLACEHOLDERS
+)
+
+
+def _subject(template: str, values: Mapping[str, str]) -> str:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        for name in fields:
+            if name not in PLACEHOLDERS:  # also refuses {tag.x} and {tag[0]}
+                raise InputError(f"--message: unknown placeholder {{{name}}}", hint=_TEMPLATE_HINT)
+        subject = template.format(**values)
+    except ValueError as err:
+        raise InputError(
+            f"--message: bad template {template!r} ({err})", hint=_TEMPLATE_HINT
+        ) from err
+    if "\n" in subject or "\r" in subject:
+        # Lines of our own in the body could pass for trailers to a reader.
+        raise InputError("--message must be a single line", hint=_TEMPLATE_HINT)
+    if not subject.strip():
+        raise InputError("--message renders to an empty subject", hint=_TEMPLATE_HINT)
+    return subject.strip()
+
+
+def check_template(template: str) -> None:
+    """Reject a bad --message before any network work."""
+    _subject(template, {p: "x" for p in PLACEHOLDERS})
+
+
 def commit_message(
     template: str, *, service: str, env: str, old: str, new: ImageRef, environ: Mapping[str, str]
 ) -> str:
     version = new.tag or new.digest or ""
     if new.tag and new.digest:
         version = f"{new.tag}@{new.digest}"
-    try:
-        subject = template.format(
-            service=service,
-            env=env,
-            tag=new.tag or "",
-            digest=new.digest or "",
-            version=version,
-            image=str(new),
-            old=old,
-        )
-    except (KeyError, IndexError, ValueError) as err:
-        raise InputError(
-            f"--message: bad template {template!r} ({err})",
-            hint="use the placeholders {service} {env} {tag} {digest} {version} {image} {old}",
-        ) from err
+    values = {
+        "service": service,
+        "env": env,
+        "tag": new.tag or "",
+        "digest": new.digest or "",
+        "version": version,
+        "image": str(new),
+        "old": old,
+    }
+    subject = _subject(template, values)
     trailers = [
         ("Promoter-Service", service),
         ("Promoter-Env", env),
@@ -103,14 +129,24 @@ def commit_message(
         ("Promoter-To", str(new)),
         *ci_trailers(environ),
     ]
-    return subject.rstrip() + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"
+    return subject + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"
 
 
-def _sparse_patterns(config: Config | None, env: str, service: str | None) -> list[str]:
+def _escape(path: str) -> str:
+    # Sparse patterns are gitignore globs; a configured path is literal.
+    return "".join("\\" + c if c in "*?[]\\!#" else c for c in path)
+
+
+def _sparse_patterns(repo: GitRepo | None, path: str | None) -> list[str]:
+    """promoter.yaml, plus the service's file, or its directory's files but
+    not its subdirectories (the editors read only the directory's own files)."""
     patterns = [f"/{name}" for name in CONFIG_FILENAMES]
-    if config is not None and service is not None:
-        patterns.append("/" + config.path_for(service, env).strip("/"))
-    return patterns
+    if repo is None or path is None:
+        return patterns
+    rel = path.strip("/")
+    if repo.object_type(rel) == "tree":
+        return [*patterns, f"/{_escape(rel)}/*", f"!/{_escape(rel)}/*/"]
+    return [*patterns, f"/{_escape(rel)}"]
 
 
 def bump(
@@ -127,7 +163,7 @@ def bump(
             request.repo_url,
             workdir,
             branch=request.branch,
-            sparse=_sparse_patterns(None, request.env, None),
+            sparse=_sparse_patterns(None, None),
             env=env_vars,
         )
         config = load_config(workdir, shown_as=shown)
@@ -140,14 +176,24 @@ def bump(
             repo.fetch_reset(branch)
             config = load_config(workdir, shown_as=shown)
         result = BumpResult(service.name, environment.name, branch)
+        base = repo.head()
+        rejection: str | None = None
         for attempt in range(1, request.retries + 2):
             result.attempts = attempt
             if attempt > 1:
                 sleep(_backoff(attempt))
-                repo.fetch_reset(branch)
+                tip = repo.fetch_reset(branch)
+                if tip == base:  # rejected, yet nothing moved: retrying cannot help
+                    raise GitError(
+                        f"pushing to branch {branch!r} was rejected although the branch "
+                        f"did not move: {rejection}",
+                        hint="check the server's branch protection and the remote's state",
+                    )
+                base = tip
                 config = load_config(workdir, shown_as=shown)
             service = config.service(service.name)
-            repo.set_sparse(_sparse_patterns(config, environment.name, service.name))
+            path = config.path_for(service, environment.name)
+            repo.set_sparse(_sparse_patterns(repo, path))
             edits = plan_set_image(workdir, config, environment.name, service, tag, digest)
             if not edits:
                 result.changes = []
@@ -163,7 +209,8 @@ def bump(
                 environ=environ,
             )
             commit = repo.commit(_paths(edits), message, identity)
-            if repo.push(branch):
+            rejection = repo.push(branch)
+            if rejection is None:
                 result.changes = [c for e in edits for c in e.changes]
                 result.commit = commit
                 return result

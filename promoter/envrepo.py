@@ -4,6 +4,7 @@ translation), and a multi-file edit is all-or-nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -62,10 +63,22 @@ def read_text(path: Path) -> str:
 
 
 def _inside(root: Path, rel: str) -> Path:
-    full = (root / rel).resolve()
-    if full != root.resolve() and root.resolve() not in full.parents:
+    """`root/rel`, refusing a path that leaves the repository or passes
+    through a symbolic link: editing through a link would change what the
+    link points at — another environment's file, or one outside the repo."""
+    clean = rel.strip("/")
+    full = root / clean
+    real_root = root.resolve()
+    lexical = Path(os.path.normpath(real_root / clean))
+    if lexical != real_root and real_root not in lexical.parents:
         raise InputError(
             f"path {rel!r} leaves the repository", hint="fix the path in promoter.yaml"
+        )
+    if os.path.lexists(full) and full.resolve() != lexical:
+        raise InputError(
+            f"path {rel!r} is or passes through a symbolic link; promoter edits only "
+            "real files, so that an edit cannot change another environment",
+            hint="point the service's path in promoter.yaml at the real file or directory",
         )
     return full
 
@@ -76,10 +89,12 @@ def yaml_files(directory: Path) -> list[Path]:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as err:
         raise FileSystemError(f"cannot list {directory}: {err.strerror}") from err
+    # Symbolic links are skipped for the reason _inside gives.
     return [
         Path(e.path)
         for e in entries
-        if e.is_file() and (e.name.endswith(YAML_SUFFIXES) or e.name == "Kustomization")
+        if e.is_file(follow_symlinks=False)
+        and (e.name.endswith(YAML_SUFFIXES) or e.name == "Kustomization")
     ]
 
 
@@ -130,7 +145,7 @@ def plan_set_image(
 
 
 def _rel(root: Path, path: Path) -> str:
-    return path.resolve().relative_to(root.resolve()).as_posix()
+    return path.relative_to(root).as_posix()
 
 
 def _edit_files(
@@ -149,8 +164,9 @@ def _edit_files(
 
 
 def write_edits(root: Path, edits: list[FileEdit]) -> None:
-    """Write every edit or none: each file is replaced atomically, and a
-    failure part-way restores the files already replaced."""
+    """Write every edit or none: each new text is staged in a temporary file
+    beside its target, then all are renamed into place; a failure part-way
+    restores the files already replaced and removes every temporary file."""
     staged: list[tuple[Path, str]] = []
     try:
         for edit in edits:
@@ -160,14 +176,9 @@ def write_edits(root: Path, edits: list[FileEdit]) -> None:
                     f"cannot write {edit.path}: permission denied; nothing was written",
                     hint="check the file's and its directory's permissions",
                 )
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(edit.new_text)
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            staged.append((path, tmp))
+            staged.append((path, _stage(path, edit)))
     except BaseException:
-        for _, tmp in staged:
-            os.unlink(tmp)
+        _remove(tmp for _, tmp in staged)
         raise
     done: list[tuple[Path, str]] = []
     try:
@@ -178,12 +189,36 @@ def write_edits(root: Path, edits: list[FileEdit]) -> None:
         for path, old in done:
             with open(path, "w", encoding="utf-8", newline="") as f:
                 f.write(old)
-        for _, tmp in staged[len(done) :]:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _remove(tmp for _, tmp in staged[len(done) :])
+        failed = edits[len(done)].path
         raise FileSystemError(
-            f"cannot write {err.filename}: {err.strerror}; nothing was written"
+            f"cannot write {failed}: {err.strerror}; nothing was written"
         ) from err
+
+
+def _stage(path: Path, edit: FileEdit) -> str:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as err:
+        raise FileSystemError(
+            f"cannot write {edit.path}: {err.strerror}; nothing was written"
+        ) from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(edit.new_text)
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+    except OSError as err:
+        _remove([tmp])
+        raise FileSystemError(
+            f"cannot write {edit.path}: {err.strerror}; nothing was written"
+        ) from err
+    return tmp
+
+
+def _remove(paths: Iterable[str]) -> None:
+    for tmp in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 @dataclass(frozen=True)

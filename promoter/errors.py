@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     """A file in the working tree could not be read or written."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C / SIGINT (the shell convention, 128 + 2)."""
 
 
 class PromoterError(Exception):

@@ -21,12 +21,23 @@ from promoter.errors import GitError
 NETWORK_TIMEOUT_S = 600
 TOKEN_VARIABLES = ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
 
-# git's words for "the branch moved under you": a plain non-fast-forward, and
-# the ref-lock races a server reports when two pushes land at once.
-_REJECTED = re.compile(
-    r"\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|"
-    r"\[remote rejected\].*(?:lock|update ref)|stale info",
-    re.IGNORECASE,
+# The per-ref verdicts (from `push --porcelain` stdout, never from `remote:`
+# hook chatter) that mean "the branch moved under you": a plain
+# non-fast-forward, and the compare-and-swap failure a server reports when
+# two pushes land at once.
+_RACE = re.compile(
+    r"^!\t\S+\t\[rejected\] \((?:fetch first|non-fast-forward)\)"
+    r"|^!\t\S+\t\[remote rejected\] \(.*(?:is at [0-9a-f]+ but expected|failed to update ref)",
+    re.MULTILINE,
+)
+# Settings of the user's own git config that must not touch our commits.
+_COMMIT_CONFIG = (
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "commit.cleanup=verbatim",
 )
 
 
@@ -43,17 +54,20 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
     `x-access-token` otherwise; `PROMOTER_GIT_USERNAME` overrides.
     """
     environ = dict(os.environ if environ is None else environ)
-    env = {"GIT_TERMINAL_PROMPT": "0"}
+    # Never prompt (CI has no terminal); keep auth headers out of any trace
+    # a user switched on with GIT_TRACE_CURL.
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_TRACE_REDACT": "1"}
     if not url.startswith(("http://", "https://")):
         return env
     _, url_user, url_password = secrets.strip_credentials(url)
-    token = url_password
-    source = None
+    token, source = url_password, "url"
     if token is None:
         for name in TOKEN_VARIABLES:
             if environ.get(name):
                 token, source = environ[name], name
                 break
+    if token is None and url_user:  # https://TOKEN@host/…: the token as the user
+        token, url_user = url_user, None
     if not token:
         return env
     secrets.register(token)
@@ -62,7 +76,8 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
         user = "oauth2" if source == "GITLAB_TOKEN" else "x-access-token"
     basic = base64.b64encode(f"{user}:{token}".encode()).decode()
     secrets.register(basic)
-    count = int(environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    count_text = environ.get("GIT_CONFIG_COUNT", "0")
+    count = int(count_text) if count_text.isdigit() else 0
     env.update(
         {
             "GIT_CONFIG_COUNT": str(count + 1),
@@ -125,12 +140,18 @@ class GitRepo:
             doing=f"cloning {clean_url}" + (f" (branch {branch})" if branch else ""),
         )
         repo = cls(dest, env)
-        repo.run("sparse-checkout", "set", "--no-cone", *sparse)
-        repo.run("checkout", "--quiet")
+        # Both fetch the blobs the sparse patterns select, lazily.
+        repo.run("sparse-checkout", "set", "--no-cone", *sparse, timeout=NETWORK_TIMEOUT_S)
+        repo.run("checkout", "--quiet", timeout=NETWORK_TIMEOUT_S)
         return repo
 
     def set_sparse(self, patterns: list[str]) -> None:
-        self.run("sparse-checkout", "set", "--no-cone", *patterns)
+        self.run("sparse-checkout", "set", "--no-cone", *patterns, timeout=NETWORK_TIMEOUT_S)
+
+    def object_type(self, path: str) -> str | None:
+        """ "tree", "blob" or None: what `path` is at HEAD (no blob download)."""
+        listing = self.out("ls-tree", "HEAD", "--", path.strip("/"))
+        return listing.split()[1] if listing else None
 
     def current_branch(self) -> str:
         return self.out("rev-parse", "--abbrev-ref", "HEAD")
@@ -150,23 +171,21 @@ class GitRepo:
             timeout=NETWORK_TIMEOUT_S,
             doing=f"fetching branch {branch!r}",
         )
-        self.run("checkout", "--quiet", "-B", branch, f"refs/remotes/origin/{branch}")
-        self.run("reset", "--quiet", "--hard", f"refs/remotes/origin/{branch}")
+        remote = f"refs/remotes/origin/{branch}"
+        self.run("checkout", "--quiet", "-B", branch, remote, timeout=NETWORK_TIMEOUT_S)
+        self.run("reset", "--quiet", "--hard", remote, timeout=NETWORK_TIMEOUT_S)
         return self.head()
 
     def commit(self, paths: list[str], message: str, author: Identity) -> str:
         self.run("add", "--sparse", "--", *paths)
-        env_id = [
-            "-c",
-            f"user.name={author.name}",
-            "-c",
-            f"user.email={author.email}",
-        ]
-        self.run(*env_id, "commit", "--quiet", "--no-verify", "-m", message)
+        identity = ("-c", f"user.name={author.name}", "-c", f"user.email={author.email}")
+        self.run(*identity, *_COMMIT_CONFIG, "commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
-    def push(self, branch: str) -> bool:
-        """Push HEAD to `branch`; False when rejected because the branch moved."""
+    def push(self, branch: str) -> str | None:
+        """Push HEAD to `branch`. None when it landed; git's verdict when it
+        was rejected because the branch moved (the caller may retry); any
+        other failure raises GitError."""
         status, out, err = self.run(
             "push",
             "--porcelain",
@@ -176,10 +195,11 @@ class GitRepo:
             check=False,
         )
         if status == 0:
-            return True
-        # --porcelain puts the per-ref verdict ("[rejected] (fetch first)") on stdout.
-        if _REJECTED.search(out) or _REJECTED.search(err):
-            return False
+            return None
+        race = _RACE.search(out)
+        if race:
+            verdict = race.group(0).rsplit("\t", 1)[-1]
+            return secrets.mask(f"{verdict}; {err.strip()}" if err.strip() else verdict)
         detail = secrets.mask(f"{out.strip()}\n{err.strip()}".strip())
         raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
 

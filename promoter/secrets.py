@@ -11,7 +11,8 @@ import logging
 import re
 
 _secrets: set[str] = set()
-_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*):[^/@\s]+@")
+# Greedy up to the last "@" of the word: a password may itself hold "@" or "/".
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*):\S+@")
 MASK = "***"
 
 
@@ -28,12 +29,25 @@ def mask(text: str) -> str:
 
 
 def strip_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """(url without userinfo, user, password) for http(s) URLs; others as is."""
-    m = re.match(r"^(https?://)([^/@]*)@(.*)$", url)
+    """(url without userinfo, user, password) for http(s) URLs; others as is.
+
+    The userinfo ends at the *last* "@" before the host, since people paste
+    tokens containing "@" or "/" unencoded; user and password are registered
+    as secrets (a token is often given as the user: https://TOKEN@host/).
+    """
+    m = re.match(r"^(https?://)(.*)$", url, re.DOTALL)
     if not m:
         return url, None, None
-    user, _, password = m.group(2).partition(":")
-    return m.group(1) + m.group(3), user or None, password or None
+    scheme, rest = m.groups()
+    at = rest.rfind("@")
+    userinfo = rest[:at] if at != -1 else ""
+    # "host/org/repo@v1" is a path with an "@", not credentials.
+    if at == -1 or ("/" in userinfo and ":" not in userinfo):
+        return url, None, None
+    user, _, password = userinfo.partition(":")
+    register(user)
+    register(password)
+    return scheme + rest[at + 1 :], user or None, password or None
 
 
 class MaskingFilter(logging.Filter):

@@ -36,6 +36,29 @@ def git(*args: str, cwd: Path | str, env: dict[str, str] | None = None) -> str:
     return proc.stdout.strip()
 
 
+CI_VARIABLES = (
+    "PROMOTER_GIT_TOKEN",
+    "GITHUB_TOKEN",
+    "GITLAB_TOKEN",
+    "PROMOTER_GIT_USERNAME",
+    "PROMOTER_PIPELINE_URL",
+    "PROMOTER_SOURCE_COMMIT",
+    "GITHUB_SERVER_URL",
+    "GITHUB_REPOSITORY",
+    "GITHUB_RUN_ID",
+    "GITHUB_SHA",
+    "CI_PIPELINE_URL",
+    "CI_COMMIT_SHA",
+    "BUILD_URL",
+    "GIT_COMMIT",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_CONFIG_COUNT",
+)
+
+
 @dataclass
 class Remote:
     """A real bare repository seeded with a working tree's content."""
@@ -96,18 +119,11 @@ def remote(tmp_path: Path) -> Remote:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    for var in (
-        "PROMOTER_GIT_TOKEN",
-        "GITHUB_TOKEN",
-        "GITLAB_TOKEN",
-        "GITHUB_RUN_ID",
-        "CI_PIPELINE_URL",
-        "BUILD_URL",
-        "GITHUB_SHA",
-        "CI_COMMIT_SHA",
-        "GIT_COMMIT",
-    ):
+    # Results must not depend on the host: no CI variables, tokens or ~/.gitconfig.
+    for var in CI_VARIABLES:
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
@@ -119,7 +135,8 @@ def run_process(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run promoter as a real process (for concurrency and exit-code tests)."""
-    full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    base = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
+    full_env = {**base, **GIT_ENV, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "promoter", *args],
         env=full_env,

@@ -3,6 +3,7 @@ HTTP (git http-backend) on 127.0.0.1 demanding a token."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -136,7 +137,21 @@ def test_bump_to_environment_branch(run, tmp_path: Path) -> None:
     assert remote.count("main") == 1  # main untouched
 
 
-def test_bump_bad_tag_fails_before_any_network(run) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tag", "bad tag"], "invalid image tag"),
+        (["--tag", "1", "--message", ""], "empty subject"),
+        (["--tag", "1", "--message", "deploy\nPromoter-Env: prod"], "single line"),
+        (["--tag", "1", "--message", "{tag.real}"], "unknown placeholder {tag.real}"),
+        (["--tag", "1", "--message", "{nope}"], "unknown placeholder {nope}"),
+        (["--tag", "1", "--message", "{"], "bad template"),
+        (["--tag", "1", "--branch", "a..b"], "--branch"),
+        (["--tag", "1", "--branch", "main:refs/heads/x"], "--branch"),
+    ],
+)
+def test_bump_bad_input_fails_before_any_network(run, args, message) -> None:
+    # The URL does not exist: exit 2 rather than 3 proves nothing was fetched.
     result = run(
         "bump",
         "--repo-url",
@@ -145,11 +160,10 @@ def test_bump_bad_tag_fails_before_any_network(run) -> None:
         "dev",
         "--service",
         "api",
-        "--tag",
-        "bad tag",
+        *args,
     )
-    assert result.exit_code == 2
-    assert "whitespace" in result.stderr or "tag" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -275,3 +289,191 @@ def test_credentials_in_url_are_moved_to_a_header_and_masked(http_remote: GitHtt
     )
     assert proc.returncode == 0, proc.stderr
     assert TOKEN not in proc.stdout + proc.stderr
+
+
+# --- races and rejections ---------------------------------------------------------------
+
+
+def _race_once(monkeypatch: pytest.MonkeyPatch, remote: Remote, tmp_path: Path, times: int) -> None:
+    """Make another pipeline push to the remote right before each of our
+    first `times` commits, so our push is rejected as a real race would be."""
+    other = tmp_path / "other"
+    git("clone", "--quiet", remote.url, str(other), cwd=tmp_path)
+    real_commit = GitRepo.commit
+    state = {"n": 0}
+
+    def racing_commit(self: GitRepo, paths, message, author):  # type: ignore[no-untyped-def]
+        if state["n"] < times:
+            state["n"] += 1
+            path = other / "apps/web/overlays/prod-us/deployment.yaml"
+            path.write_text(path.read_text() + f"# touched {state['n']}\n")
+            git("commit", "--quiet", "-am", f"other pipeline {state['n']}", cwd=other)
+            git("push", "--quiet", "origin", "main", cwd=other)
+        return real_commit(self, paths, message, author)
+
+    monkeypatch.setattr(GitRepo, "commit", racing_commit)
+
+
+def test_rejected_push_is_reapplied_on_the_new_tip(run, remote, tmp_path, monkeypatch) -> None:
+    _race_once(monkeypatch, remote, tmp_path, times=2)
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "7.0.0",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["attempts"] == 3
+    assert remote.count() == 4  # seed, two other pipelines, ours: nothing lost
+    assert git("log", "--format=%s", "-2", "main", cwd=remote.path).splitlines() == [
+        "Bump api to 7.0.0 in dev",
+        "other pipeline 2",
+    ]
+    assert "# touched 2" in remote.show("apps/web/overlays/prod-us/deployment.yaml")
+
+
+def test_retries_exhausted_is_exit_4_and_pushes_nothing(run, remote, tmp_path, monkeypatch) -> None:
+    _race_once(monkeypatch, remote, tmp_path, times=3)
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "7.0.0",
+        "--retries",
+        "2",
+    )
+    assert result.exit_code == 4, result.output
+    assert "gave up after 3 attempts" in result.stderr
+    assert "Bump api" not in remote.log("%s", 10)
+
+
+def test_stale_lock_on_the_server_is_not_mistaken_for_a_race(run, remote: Remote) -> None:
+    (remote.path / "refs" / "heads" / "main.lock").write_text("")
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "7.0.0",
+        "--retries",
+        "5",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 3, result.output
+    assert "main.lock" in result.stderr
+
+
+def test_hook_rejection_mentioning_fast_forward_is_not_retried(run, remote: Remote) -> None:
+    hook = remote.path / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\necho 'policy: non-fast-forward pushes are audited; denied' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "7.0.0",
+        "--retries",
+        "5",
+    )
+    assert result.exit_code == 3, result.output
+    assert "pre-receive hook declined" in result.stderr
+
+
+def test_missing_environment_branch_is_a_git_error_with_a_hint(run, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE, source)
+    config = source / "promoter.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  - name: staging\n", "  - name: staging\n    branch: env/staging\n"
+        )
+    )
+    remote = make_remote(tmp_path, source)
+    result = run(
+        "bump", "--repo-url", remote.url, "--env", "staging", "--service", "api", "--tag", "3.0"
+    )
+    assert result.exit_code == 3
+    assert "env/staging" in result.stderr and "hint: check --branch" in result.stderr
+
+
+def test_sparse_directory_pattern_leaves_subdirectories_out(remote: Remote, tmp_path: Path) -> None:
+    from promoter.bump import _sparse_patterns
+
+    seed = tmp_path / "seed2"
+    git("clone", "--quiet", remote.url, str(seed), cwd=tmp_path)
+    (seed / "apps/api/overlays/dev/big").mkdir()
+    (seed / "apps/api/overlays/dev/big/blob.yaml").write_text("x: 1\n" * 1000)
+    git("add", "-A", cwd=seed)
+    git("commit", "--quiet", "-m", "subdir", cwd=seed)
+    git("push", "--quiet", "origin", "main", cwd=seed)
+    repo = GitRepo.clone(remote.url, tmp_path / "w", branch=None, sparse=["/promoter.yaml"], env={})
+    repo.set_sparse(_sparse_patterns(repo, "apps/api/overlays/dev"))
+    work = tmp_path / "w"
+    assert (work / "apps/api/overlays/dev/kustomization.yaml").is_file()
+    assert not (work / "apps/api/overlays/dev/big").exists()
+    repo.set_sparse(_sparse_patterns(repo, "deploy/dev/worker-values.yaml"))
+    assert (work / "deploy/dev/worker-values.yaml").is_file()
+    assert not (work / "deploy/eu").exists()
+
+
+def test_curl_trace_never_contains_the_token(http_remote: GitHttpServer, tmp_path: Path) -> None:
+    trace = tmp_path / "curl.trace"
+    proc = run_process(
+        "bump",
+        "--repo-url",
+        f"{http_remote.url}/env.git",
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "8.0.0",
+        env={"GITHUB_TOKEN": TOKEN, "GIT_TRACE_CURL": str(trace), "GIT_TRACE_REDACT": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = trace.read_text()
+    assert "Authorization: Basic <redacted>" in text
+    assert TOKEN not in text
+    assert base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode() not in text
+
+
+@pytest.mark.parametrize("password", ["sec/ret99", "p@ss@word", "a:b:c"])
+def test_odd_passwords_in_url_never_print(password: str) -> None:
+    proc = run_process(
+        "bump",
+        "--repo-url",
+        f"https://x:{password}@127.0.0.1:9/env.git",
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "1",
+    )
+    assert proc.returncode == 3
+    assert password not in proc.stdout + proc.stderr
+    assert "https://127.0.0.1:9/env.git" in proc.stderr

@@ -302,3 +302,72 @@ def test_failed_write_restores_every_file(
     assert "nothing was written" in result.stderr
     assert snapshot(env_repo) == before
     assert not [p for p in overlay_dir.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_failure_while_staging_leaves_no_temp_file(run, env_repo: Path, monkeypatch) -> None:
+    before = snapshot(env_repo)
+    real_fdopen = os.fdopen
+
+    def full_disk(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+
+        def write(_text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+        handle.write = write  # type: ignore[method-assign]
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "api", "--tag", "1.2"
+    )
+    assert result.exit_code == 5, result.output
+    assert f"cannot write {OVERLAY}: No space left on device" in result.stderr
+    assert snapshot(env_repo) == before
+    assert not [p for p in (env_repo / OVERLAY).parent.iterdir() if p.name.startswith(".")]
+
+
+def test_symlinked_file_in_overlay_is_never_followed(run, env_repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("image: ghcr.io/acme/api:0.0.1\n")
+    overlay_dir = (env_repo / OVERLAY).parent
+    (overlay_dir / "zz-shared.yaml").symlink_to(outside)
+    (overlay_dir / "aa-staging.yaml").symlink_to(
+        env_repo / "apps/api/overlays/staging/kustomization.yaml"
+    )
+    result = run(
+        "set-image",
+        "--repo",
+        str(env_repo),
+        "--env",
+        "dev",
+        "--service",
+        "api",
+        "--tag",
+        "1.2",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert [c["file"] for c in json.loads(result.stdout)["changed"]] == [OVERLAY]
+    assert outside.read_text() == "image: ghcr.io/acme/api:0.0.1\n"
+    assert (
+        'newTag: "1.0.0"' in (env_repo / "apps/api/overlays/staging/kustomization.yaml").read_text()
+    )
+    status = json.loads(run("status", "--repo", str(env_repo), "-o", "json").stdout)
+    assert status["services"]["api"]["dev"]["files"] == [OVERLAY]
+
+
+def test_configured_path_through_a_symlink_is_refused(run, env_repo: Path) -> None:
+    import shutil
+
+    dev = env_repo / "deploy/dev"
+    shutil.rmtree(dev)
+    dev.symlink_to(env_repo / "deploy/staging")
+    before = snapshot(env_repo)
+    result = run(
+        "set-image", "--repo", str(env_repo), "--env", "dev", "--service", "worker", "--tag", "3"
+    )
+    assert result.exit_code == 2
+    assert "symbolic link" in result.stderr
+    assert snapshot(env_repo) == before

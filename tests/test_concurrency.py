@@ -99,9 +99,11 @@ def test_ten_tags_for_one_service_leave_valid_yaml(tmp_path: Path) -> None:
     results = _finish([_start(remote, "svc00", tag) for tag in tags])
     assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
     commits = [json.loads(out)["commit"] for _, out, _ in results]
-    for commit in commits:
-        if commit is not None:  # None: that tag was already there when it ran
-            git("merge-base", "--is-ancestor", commit, "main", cwd=remote.path)
+    landed = [c for c in commits if c is not None]  # None: its tag was already there
+    for commit in landed:
+        git("merge-base", "--is-ancestor", commit, "main", cwd=remote.path)
+    assert remote.count() == 1 + len(landed)  # nothing doubled, nothing stray
+    assert len(landed) >= 1
     text = remote.show("apps/svc00/dev/kustomization.yaml")
     doc = YAML(typ="safe").load(text)
     assert doc["images"][0]["newTag"] in tags

@@ -21,6 +21,9 @@ class PromoterGroup(click.Group):
         except PromoterError as err:
             click.echo(f"error: {secrets.mask(str(err))}", err=True)
             raise click.exceptions.Exit(int(err.exit_code)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception:

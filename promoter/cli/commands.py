@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump
+from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump, check_template
 from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
-from promoter.config import load_config
+from promoter.config import branch_problem, load_config
 from promoter.envrepo import FileEdit, plan_set_image, write_edits
+from promoter.errors import InputError
 from promoter.images import parse_reference, validate_digest, validate_tag
 from promoter.selection import resolve_service
 from promoter.status import status_matrix, status_table
@@ -170,6 +171,11 @@ def bump_cmd(
         validate_digest(digest)
     if image is not None:
         parse_reference(image)
+    if branch is not None:
+        problem = branch_problem(branch) if "{" not in branch else f"{branch!r} has a placeholder"
+        if problem:
+            raise InputError(f"--branch: {problem}", hint="give a plain branch name, e.g. main")
+    check_template(message)
     request = BumpRequest(
         env=env,
         repo_url=repo_url,
