@@ -26,6 +26,7 @@ from promoter.images import ImageRef
 from promoter.selection import resolve_service
 
 DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
+STUCK_LIMIT = 3
 DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
 
 
@@ -178,15 +179,20 @@ def bump(
         result = BumpResult(service.name, environment.name, branch)
         base = repo.head()
         rejection: str | None = None
+        stuck = 0
         for attempt in range(1, request.retries + 2):
             result.attempts = attempt
             if attempt > 1:
                 sleep(_backoff(attempt))
                 tip = repo.fetch_reset(branch)
-                if tip == base:  # rejected, yet nothing moved: retrying cannot help
+                # Rejected yet the tip did not move: another push may still have
+                # held the ref lock, so try again a few times; a lock that stays
+                # (a crashed server process) will not go away by retrying.
+                stuck = stuck + 1 if tip == base else 0
+                if stuck > STUCK_LIMIT:
                     raise GitError(
-                        f"pushing to branch {branch!r} was rejected although the branch "
-                        f"did not move: {rejection}",
+                        f"pushing to branch {branch!r} was rejected {stuck} times although "
+                        f"the branch did not move: {rejection}",
                         hint="check the server's branch protection and the remote's state",
                     )
                 base = tip

@@ -378,6 +378,7 @@ def test_stale_lock_on_the_server_is_not_mistaken_for_a_race(run, remote: Remote
     )
     assert result.exit_code == 3, result.output
     assert "main.lock" in result.stderr
+    assert "rejected 4 times although the branch did not move" in result.stderr
 
 
 def test_hook_rejection_mentioning_fast_forward_is_not_retried(run, remote: Remote) -> None:
