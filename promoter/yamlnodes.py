@@ -8,8 +8,10 @@ the one place that knows how to get those nodes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -28,6 +30,7 @@ __all__ = [
     "items",
     "line_of",
     "scalar",
+    "scalar_span",
     "span",
 ]
 
@@ -44,7 +47,7 @@ def compose_all(text: str, filename: str) -> list[Node]:
     Raises YamlError naming `filename:line` and the parser's complaint.
     """
     try:
-        return [doc for doc in _yaml().compose_all(text) if doc is not None]
+        docs = [doc for doc in _yaml().compose_all(text) if doc is not None]
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -55,6 +58,46 @@ def compose_all(text: str, filename: str) -> list[Node]:
         ) from err
     except YAMLError as err:
         raise YamlError(f"{filename}: malformed YAML: {err}") from err
+    seen: set[int] = set()
+    for doc in docs:
+        _place_empty_values(text, doc, seen)
+    return docs
+
+
+def _place_empty_values(text: str, node: Node, seen: set[int]) -> None:
+    """Put each empty mapping value (`key:` with nothing after it) right after
+    its key's colon; the parser marks it where the next token starts, often
+    on a later line, which is no place to splice a value into."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, SequenceNode):
+        for item in node.value:
+            _place_empty_values(text, item, seen)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            colon = text.find(":", int(key.end_mark.index), int(value.start_mark.index))
+            if _is_empty(value) and colon != -1:  # no colon: `? key` or `{key, ...}`
+                value.start_mark = value.end_mark = _mark_after(text, key, colon)
+            else:
+                _place_empty_values(text, value, seen)
+
+
+def _is_empty(node: Node) -> bool:
+    return (
+        isinstance(node, ScalarNode)
+        and node.value == ""
+        and not node.style
+        and node.start_mark.index == node.end_mark.index
+    )
+
+
+def _mark_after(text: str, key: Node, colon: int) -> Any:
+    mark = copy.copy(key.end_mark)
+    mark.index = colon + 1
+    mark.line = int(key.end_mark.line) + text.count("\n", int(key.end_mark.index), colon)
+    mark.column = colon + 1 - (max(text.rfind("\n", 0, colon), text.rfind("\r", 0, colon)) + 1)
+    return mark
 
 
 @dataclass(frozen=True)
@@ -67,6 +110,34 @@ class Span:
 
 def span(node: Node) -> Span:
     return Span(node.start_mark.index, node.end_mark.index)
+
+
+def scalar_span(text: str, node: ScalarNode) -> Span:
+    """The span of a scalar's own text in `text`, without its properties.
+
+    A node's start mark sits on its anchor or tag when it has one
+    (`&img nginx:1.0`, `!!str 1234`); splicing over that would drop them.
+    """
+    start, end = int(node.start_mark.index), int(node.end_mark.index)
+    while start < end and text[start] in "&!":
+        start = _after_property(text, start)
+    return Span(min(start, end), end)
+
+
+def _after_property(text: str, index: int) -> int:
+    # A property is one token with no spaces; after it come spaces, line
+    # breaks and comment lines before the scalar itself.
+    while index < len(text) and text[index] not in " \t\r\n":
+        index += 1
+    while index < len(text):
+        if text[index] in " \t\r\n":
+            index += 1
+        elif text[index] == "#":
+            while index < len(text) and text[index] not in "\r\n":
+                index += 1
+        else:
+            break
+    return index
 
 
 def line_of(node: Node) -> int:

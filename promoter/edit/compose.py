@@ -12,13 +12,20 @@ from promoter.yamlnodes import MappingNode, Node, ScalarNode, get, items
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 
 
+def is_compose_file(filename: str, doc: Node) -> bool:
+    """A compose file by its name (`compose.yaml`, `docker-compose.prod.yml`)."""
+    return isinstance(get(doc, "services"), MappingNode) and bool(
+        _COMPOSE_NAME.match(os.path.basename(filename))
+    )
+
+
 def is_compose(filename: str, doc: Node) -> bool:
     """A compose file by its name, or by shape: `services:` of mappings and no
     `apiVersion`/`kind` (which would make it a Kubernetes object)."""
     services = get(doc, "services")
     if not isinstance(services, MappingNode):
         return False
-    if _COMPOSE_NAME.match(os.path.basename(filename)):
+    if is_compose_file(filename, doc):
         return True
     if get(doc, "apiVersion") is not None or get(doc, "kind") is not None:
         return False

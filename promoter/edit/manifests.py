@@ -3,7 +3,7 @@ used as kustomize patches, which carry the same paths)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from promoter.edit.model import Found, Rewrite, Splice, Target, parse_ref
 from promoter.edit.splicing import replace_scalar
@@ -32,19 +32,31 @@ def is_manifest(doc: Node) -> bool:
 
 def image_nodes(doc: Node) -> Iterator[tuple[ScalarNode, Node]]:
     """Every container `image:` scalar of a workload document, with its container."""
-    path = POD_SPEC_PATHS.get(scalar(get(doc, "kind")) or "")
+    kind = scalar(get(doc, "kind")) or ""
+    if kind.endswith("List"):  # v1 List (and FooList) of objects
+        items = get(doc, "items")
+        for item in items.value if isinstance(items, SequenceNode) else []:
+            yield from image_nodes(item)
+        return
+    path = POD_SPEC_PATHS.get(kind)
     if path is None:
         return
     node: Node | None = doc
     for key in path:
         node = get(node, key)
     for list_key in CONTAINER_LISTS:
-        containers = get(node, list_key)
-        if isinstance(containers, SequenceNode):
-            for container in containers.value:
-                image = get(container, "image")
-                if isinstance(image, ScalarNode):
-                    yield image, container
+        yield from _container_images(_elements(get(node, list_key)))
+
+
+def _elements(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _container_images(containers: Iterable[Node]) -> Iterator[tuple[ScalarNode, Node]]:
+    for container in containers:
+        image = get(container, "image")
+        if isinstance(image, ScalarNode):
+            yield image, container
 
 
 def find(doc: Node, target: Target) -> list[Found]:
@@ -56,16 +68,24 @@ def find(doc: Node, target: Target) -> list[Found]:
 
 
 def find_json_patch(doc: Node, target: Target) -> list[Found]:
-    """`[{op: replace, path: /spec/.../image, value: ref}]` (JSON 6902 patches)."""
+    """JSON 6902 patches: `[{op: replace, path: /spec/.../image, value: ref}]`,
+    and ops adding or replacing whole containers (`value: {name, image}`) or
+    container lists."""
     if not isinstance(doc, SequenceNode):
         return []
     found = []
     for op in doc.value:
         path = scalar(get(op, "path")) or ""
         value = get(op, "value")
+        candidates: list[tuple[ScalarNode, Node | None]] = []
         if path.endswith("/image") and isinstance(value, ScalarNode):
-            f = found_ref(value, target, "manifest", is_flow(op))
-            if f:
+            candidates.append((value, op))
+        elif "ontainers" in path:  # a whole container, or a list of them
+            containers = [value] if isinstance(value, MappingNode) else _elements(value)
+            candidates += _container_images(containers)
+        for node, parent in candidates:
+            f = found_ref(node, target, "manifest", is_flow(parent))
+            if f is not None:
                 found.append(f)
     return found
 
@@ -87,7 +107,7 @@ def found_ref(node: ScalarNode, target: Target, kind: str, in_flow: bool = False
 def whole_ref_rewriter(node: ScalarNode, repository: str, in_flow: bool = False) -> Rewrite:
     def rewrite(text: str, tag: str | None, digest: str | None) -> list[Splice]:
         new = format_reference(repository, tag, digest)
-        return [replace_scalar(node, new, in_flow=in_flow)]
+        return [replace_scalar(text, node, new, in_flow=in_flow)]
 
     return rewrite
 

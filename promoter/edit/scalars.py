@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from promoter.errors import EditError
-from promoter.yamlnodes import ScalarNode
+from promoter.edit.model import NodeError
+from promoter.yamlnodes import ScalarNode, line_of
 
 # YAML 1.1 and 1.2 core-schema resolvers: anything matching reads as non-string.
 _NON_STRING = re.compile(
@@ -30,11 +30,26 @@ _NON_STRING = re.compile(
     )$""",
     re.VERBOSE,
 )
+# Go's YAML (sigs.k8s.io/yaml, which kustomize and Helm read with) drops every
+# "_" and then tries strconv.ParseInt(s, 0, 64) and a float pattern: so `08`,
+# `1_2` and `0b1` are numbers there too, although YAML 1.1 says otherwise.
+_GO_NUMBER = re.compile(
+    r"""[-+]?(?:
+        0[xX][0-9a-fA-F]+ | 0[oO]?[0-7]+ | 0[bB][01]+
+      | (?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+    )""",
+    re.VERBOSE,
+)
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`")
 
 
+def reads_as_non_string(value: str) -> bool:
+    """Would a plain scalar `value` load as a number, boolean, null or date?"""
+    return bool(_NON_STRING.match(value) or _GO_NUMBER.fullmatch(value.replace("_", "")))
+
+
 def needs_quotes(value: str, *, in_flow: bool = False) -> bool:
-    if value == "" or _NON_STRING.match(value):
+    if value == "" or reads_as_non_string(value):
         return True
     if value[0] in _PLAIN_UNSAFE_START or value != value.strip():
         return True
@@ -60,9 +75,10 @@ def render_like(node: ScalarNode, value: str, *, in_flow: bool = False) -> str:
     if style == '"':
         return double_quoted(value)
     if style in ("|", ">"):
-        raise EditError(
-            f"line {node.start_mark.line + 1}: the image value is a block scalar "
-            f"({style}); promoter rewrites only plain or quoted scalars",
-            hint="write the value on one line, e.g. `tag: \"1.2.3\"`",
+        raise NodeError(
+            line_of(node),
+            f"the image value is a block scalar ({style}); "
+            "promoter rewrites only plain or quoted scalars",
+            hint='write the value on one line, e.g. `tag: "1.2.3"`',
         )
     return format_new(value, in_flow=in_flow)

@@ -1,4 +1,5 @@
-"""Setter markers: a comment on the line of a field says which image it holds.
+"""Setter markers: a comment after a field, on the line where it ends, says
+which image the field holds.
 
 - Flux image automation: `# {"$imagepolicy": "ns:name"}` (whole reference),
   `ns:name:tag`, `ns:name:name`, `ns:name:digest` (one part of it). The
@@ -6,106 +7,175 @@
   or — when none is configured — when the policy's name is the service's.
 - promoter's own: `# {"$promoter": "<service>"}` and `<service>:tag`,
   `:name`, `:digest`, for any field of any file.
+
+A marked field belongs to its marker: a marker naming another service (or a
+configured policy other than this service's) keeps the editing rules off it.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from promoter.edit.manifests import whole_ref_rewriter
-from promoter.edit.model import Found, Rewrite, Splice, Target, parse_ref
+from promoter.edit.manifests import is_flow, whole_ref_rewriter
+from promoter.edit.model import Found, Rewrite, Splice, Target, current_ref, parse_ref, text_of
 from promoter.edit.splicing import replace_scalar
 from promoter.images import ImageRef
 from promoter.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode, line_of
 
-_MARKER = re.compile(r'#\s*(\{\s*"\$(?:imagepolicy|promoter)"\s*:\s*"[^"]*"\s*\})')
+# A comment starts a line or follows a blank; its JSON value has no escapes.
+_MARKER = re.compile(
+    r'(?:(?<=[ \t])|^)#[ \t]*(\{\s*"\$(?:imagepolicy|promoter)"\s*:\s*"[^"\\\r\n]*"\s*\})',
+    re.MULTILINE,
+)
 _PARTS = ("tag", "name", "digest")
+
+
+@dataclass
+class Markers:
+    found: list[Found] = field(default_factory=list)
+    """References of the target that markers point at."""
+    foreign: set[tuple[int, int]] = field(default_factory=set)
+    """Spans of scalars marked as another service's."""
 
 
 def has_markers(text: str) -> bool:
     return "$imagepolicy" in text or "$promoter" in text
 
 
-def _markers(text: str) -> Iterator[tuple[int, int, str, str]]:
-    """(line index 0-based, comment offset, marker kind, marker value)."""
-    offset = 0
-    for number, line in enumerate(text.splitlines(keepends=True)):
-        m = _MARKER.search(line)
-        if m:
-            ((kind, value),) = json.loads(m.group(1)).items()
-            yield number, offset + m.start(), kind, value
-        offset += len(line)
+@dataclass(frozen=True)
+class _Scalars:
+    """Every value scalar of a file, ordered by where it ends."""
+
+    nodes: list[tuple[ScalarNode, Node | None]]
+    ends: list[int]
+
+    @classmethod
+    def of(cls, docs: list[Node]) -> _Scalars:
+        out: list[tuple[ScalarNode, Node | None]] = []
+        seen: set[int] = set()
+        for doc in docs:
+            out += _value_scalars(doc, None, seen)
+        out.sort(key=lambda pair: int(pair[0].end_mark.index))
+        return cls(out, [int(n.end_mark.index) for n, _ in out])
+
+    def marked_by(self, text: str, comment_at: int) -> tuple[ScalarNode, Node | None] | None:
+        """The last scalar ending before the comment on the comment's line."""
+        i = bisect.bisect_right(self.ends, comment_at)
+        if i == 0:
+            return None
+        node, parent = self.nodes[i - 1]
+        between = text[int(node.end_mark.index) : comment_at]
+        return None if "\n" in between or "\r" in between else (node, parent)
+
+    def contains(self, index: int) -> bool:
+        """Is `index` inside a scalar (a '#' in a quoted or block string)?"""
+        i = bisect.bisect_right(self.ends, index)  # scalars never overlap
+        return i < len(self.nodes) and self.nodes[i][0].start_mark.index < index
 
 
-def _scalars_by_line(node: Node, parent: Node | None, out: dict[int, list[tuple[ScalarNode, Node | None]]]) -> None:
+def _value_scalars(
+    node: Node, parent: Node | None, seen: set[int]
+) -> Iterator[tuple[ScalarNode, Node | None]]:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, ScalarNode):
-        out.setdefault(int(node.end_mark.line), []).append((node, parent))
+        yield node, parent
     elif isinstance(node, SequenceNode):
         for item in node.value:
-            _scalars_by_line(item, node, out)
+            yield from _value_scalars(item, node, seen)
     elif isinstance(node, MappingNode):
         for _, value in node.value:  # keys never carry images
-            _scalars_by_line(value, node, out)
+            yield from _value_scalars(value, node, seen)
+
+
+def _markers(text: str) -> Iterator[tuple[int, str, str]]:
+    """(offset of the '#', marker kind, marker value)."""
+    for m in _MARKER.finditer(text):
+        try:
+            ((kind, value),) = json.loads(m.group(1)).items()
+        except ValueError:
+            continue
+        yield m.start(), str(kind), str(value)
 
 
 def _means(kind: str, value: str, target: Target) -> str | None:
     """The part ('' for the whole ref) a marker sets, if it means `target`."""
+    owner, part = _owner(kind, value)
     if kind == "$promoter":
-        service, _, part = value.partition(":")
-        if service != target.service:
-            return None
+        mine = owner == target.service
+    elif target.image_policy is not None:
+        mine = owner == target.image_policy
     else:
-        ns, _, rest = value.partition(":")
-        name, _, part = rest.partition(":")
-        policy = f"{ns}:{name}"
-        if target.image_policy is not None:
-            if policy != target.image_policy:
-                return None
-        elif name != target.service:
-            return None
-    return part if part in _PARTS else ("" if part == "" else None)
+        mine = owner.partition(":")[2] == target.service
+    if not mine:
+        return None
+    return part if part in (*_PARTS, "") else None
 
 
-def find(text: str, docs: list[Node], target: Target) -> list[Found]:
+def _owner(kind: str, value: str) -> tuple[str, str]:
+    """(service or `ns:policy`, part) of a marker value."""
+    if kind == "$promoter":
+        owner, _, part = value.partition(":")
+        return owner, part
+    ns, _, rest = value.partition(":")
+    name, _, part = rest.partition(":")
+    return f"{ns}:{name}", part
+
+
+def _foreign(kind: str, value: str, target: Target) -> bool:
+    """Does the marker surely mean another service? (A Flux policy does only
+    when this service's policy is configured; otherwise nobody can tell.)"""
+    if kind == "$promoter":
+        return _owner(kind, value)[0] != target.service
+    return target.image_policy is not None and _owner(kind, value)[0] != target.image_policy
+
+
+def find(text: str, docs: list[Node], target: Target) -> Markers:
+    result = Markers()
     if not has_markers(text):
-        return []
-    scalars: dict[int, list[tuple[ScalarNode, Node | None]]] = {}
-    for doc in docs:
-        _scalars_by_line(doc, None, scalars)
-    found = []
-    for line, comment_at, kind, value in _markers(text):
+        return result
+    scalars = _Scalars.of(docs)
+    for comment_at, kind, value in _markers(text):
+        marked = scalars.marked_by(text, comment_at)
+        if marked is None or scalars.contains(comment_at):
+            continue
+        node, parent = marked
         part = _means(kind, value, target)
-        if part is None:
-            continue
-        before = [(n, p) for n, p in scalars.get(line, []) if n.end_mark.index <= comment_at]
-        if not before:
-            continue
-        node, parent = before[-1]
-        in_flow = isinstance(parent, MappingNode | SequenceNode) and bool(parent.flow_style)
-        found.append(_found(node, part, target, in_flow))
-    return found
+        if part is not None:
+            result.found.append(_found(node, part, target, is_flow(parent)))
+        elif _foreign(kind, value, target):
+            result.foreign.add((node.start_mark.index, node.end_mark.index))
+    return result
 
 
 def _found(node: ScalarNode, part: str, target: Target, in_flow: bool) -> Found:
-    current = str(node.value)
-    key = (int(node.start_mark.index), int(node.end_mark.index))
+    current = text_of(node) or ""
+    key = (node.start_mark.index, node.end_mark.index)
+    line = line_of(node)
     if part == "":
-        ref = parse_ref(current) or ImageRef(target.repository)
-        rewrite = whole_ref_rewriter(node, ref.repository, in_flow)
-        return Found("setter", line_of(node), ref, rewrite, key)
+        ref = parse_ref(current)
+        if ref is not None and ref.same_repository(target.repository):
+            rewrite = whole_ref_rewriter(node, ref.repository, in_flow)
+            return Found("setter", line, ref, rewrite, key)
+        # Flux writes the policy's image whatever the field held before.
+        rewrite = whole_ref_rewriter(node, target.repository, in_flow)
+        old = ref or ImageRef(target.repository)
+        return Found("setter", line, old, rewrite, key, rename=target.repository)
     if part == "name":  # the repository is not ours to change on a bump
-        return Found(
-            "setter", line_of(node), ImageRef(current), _unchanged, key, False, False
-        )
+        ref = parse_ref(current) or ImageRef(target.repository)
+        return Found("setter", line, ref, _unchanged, key, sets_tag=False, sets_digest=False)
     if part == "tag":
-        ref = ImageRef(target.repository, current or None)
-        return Found("setter", line_of(node), ref, _part_rewriter(node, "tag", in_flow), key,
-                     sets_tag=True, sets_digest=False)
-    ref = ImageRef(target.repository, None, current or None)
-    return Found("setter", line_of(node), ref, _part_rewriter(node, "digest", in_flow), key,
-                 sets_tag=False, sets_digest=True)
+        ref = current_ref(node, target.repository, current or None, None)
+        rewrite = _part_rewriter(node, "tag", in_flow)
+        return Found("setter", line, ref, rewrite, key, sets_digest=False)
+    ref = current_ref(node, target.repository, None, current or None)
+    rewrite = _part_rewriter(node, "digest", in_flow)
+    return Found("setter", line, ref, rewrite, key, sets_tag=False)
 
 
 def _unchanged(text: str, tag: str | None, digest: str | None) -> list[Splice]:
@@ -115,6 +185,6 @@ def _unchanged(text: str, tag: str | None, digest: str | None) -> list[Splice]:
 def _part_rewriter(node: ScalarNode, part: str, in_flow: bool) -> Rewrite:
     def rewrite(text: str, tag: str | None, digest: str | None) -> list[Splice]:
         value = tag if part == "tag" else digest
-        return [replace_scalar(node, value or "", in_flow=in_flow)]
+        return [replace_scalar(text, node, value or "", in_flow=in_flow)]
 
     return rewrite
