@@ -15,7 +15,6 @@ from promoter.config import Config, Service
 from promoter.edit import (
     Change,
     Found,
-    HelmKeyPaths,
     Target,
     add_kustomize_image,
     edit_text,
@@ -38,17 +37,11 @@ class FileEdit:
 
 
 def target_for(service: Service) -> Target:
-    keys = None
-    if service.keys is not None:
-        k = service.keys
-        keys = HelmKeyPaths(
-            tag=k.tag, repository=k.repository, registry=k.registry, digest=k.digest
-        )
     return Target(
         service=service.name,
         repository=service.image,
         image_policy=service.image_policy,
-        helm_keys=keys,
+        helm_keys=service.keys,
     )
 
 

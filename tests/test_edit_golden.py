@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from promoter.edit import HelmKeyPaths, Target, edit_text
+from promoter.edit import HelmKeys, Target, edit_text
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.parent for p in GOLDEN.glob("*/*/case.json"))
@@ -34,7 +34,7 @@ def load_case(directory: Path) -> tuple[dict[str, Any], Target]:
         service=case["service"],
         repository=case["repository"],
         image_policy=case.get("image_policy"),
-        helm_keys=HelmKeyPaths(**keys) if keys else None,
+        helm_keys=HelmKeys(**keys) if keys else None,
     )
     return case, target
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from promoter.edit import Change, HelmKeyPaths, Target, add_kustomize_image, edit_text
+from promoter.edit import Change, HelmKeys, Target, add_kustomize_image, edit_text
 from promoter.edit import find_references as find
 from promoter.edit.model import Splice, apply_splices
 from promoter.edit.scalars import needs_quotes
@@ -508,6 +508,6 @@ def test_any_tag_reads_back_as_that_string(tag: str) -> None:
 def test_helm_keys_with_merge() -> None:
     text = "base: &b\n  name: ghcr.io/acme/api\napp:\n  <<: *b\n  ver: '1'\n"
     target = Target(
-        "api", "ghcr.io/acme/api", helm_keys=HelmKeyPaths(tag="app.ver", repository="app.name")
+        "api", "ghcr.io/acme/api", helm_keys=HelmKeys(tag="app.ver", repository="app.name")
     )
     assert edit_text(text, "values.yaml", target, "2", None).text == text.replace("'1'", "'2'")

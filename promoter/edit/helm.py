@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from promoter.edit.manifests import found_ref, is_flow
 from promoter.edit.model import (
     Found,
-    HelmKeyPaths,
+    HelmKeys,
     NodeError,
     Rewrite,
     Splice,
@@ -147,7 +147,7 @@ def _pair_rewriter(
     return rewrite
 
 
-def _find_keys(root: Node, target: Target, keys: HelmKeyPaths) -> list[Found]:
+def _find_keys(root: Node, target: Target, keys: HelmKeys) -> list[Found]:
     tag_node = _at(root, keys.tag)
     if not isinstance(tag_node, ScalarNode):
         return []

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from promoter.config import HelmKeys as HelmKeys
 from promoter.errors import EditError, ImageRefError
 from promoter.images import ImageRef, parse_reference
 from promoter.yamlnodes import Node, ScalarNode, line_of
@@ -19,17 +20,8 @@ class Target:
     repository: str
     image_policy: str | None = None
     """Flux `ns:name` policy whose setter markers mean this service."""
-    helm_keys: HelmKeyPaths | None = None
-
-
-@dataclass(frozen=True)
-class HelmKeyPaths:
+    helm_keys: HelmKeys | None = None
     """Explicit dotted key paths for charts with unusual values layouts."""
-
-    tag: str
-    repository: str | None = None
-    registry: str | None = None
-    digest: str | None = None
 
 
 @dataclass(frozen=True)
