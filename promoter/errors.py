@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     """The push kept being rejected because the branch moved; retries ran out."""
     FILESYSTEM = 5
     """A file in the working tree could not be read or written."""
+    FORGE = 6
+    """The GitHub/GitLab API refused or failed (token scope, repository, outage)."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
     INTERRUPTED = 130
@@ -106,3 +108,9 @@ class PushConflictError(GitError):
     """The branch kept moving under us; every retry was rejected."""
 
     exit_code = ExitCode.CONFLICT
+
+
+class ForgeError(PromoterError):
+    """The forge's API refused or failed (after retries)."""
+
+    exit_code = ExitCode.FORGE
