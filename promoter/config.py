@@ -9,6 +9,10 @@ same contract for editors.
 Validation collects *every* problem, each located as `file:line`, and raises
 one ConfigError; a config that parses is internally consistent (names unique,
 `from` acyclic, every service has a path in every environment).
+
+Booleans follow YAML 1.2 (the only version this loader speaks): `true` and
+`false` are booleans; `yes`, `no`, `on`, `off` are strings, and a string where
+a boolean belongs is a problem, never silently read as one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar
 
 from promoter.errors import ConfigError, FileSystemError, ImageRefError, InputError, Problem
 from promoter.images import parse_repository
@@ -35,9 +40,11 @@ from promoter.yamlnodes import (
 
 __all__ = [
     "CONFIG_FILENAMES",
+    "FORGE_TYPES",
     "MODES",
     "Config",
     "Environment",
+    "ForgeSettings",
     "HelmKeys",
     "Service",
     "load_config",
@@ -48,6 +55,11 @@ CONFIG_FILENAMES = ("promoter.yaml", "promoter.yml")
 SUPPORTED_VERSION = 1
 MODES = ("push", "pull-request")
 DEFAULT_MODE = "push"
+FORGE_TYPES = ("github", "gitlab", "none")
+BUILTIN_LABEL = "promoter"
+"""Every promotion PR gets this label and `env:<name>`; neither may be configured."""
+MAX_LABEL_LENGTH = 50
+"""GitHub's limit on a label name."""
 DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
 
 NAME_PATTERN = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
@@ -56,10 +68,16 @@ _KEY_PATH = re.compile(r"[^.\s]+(\.[^.\s]+)*")
 _IMAGE_POLICY = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?:[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_API_URL = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(:[0-9]{1,5})?(/[^\s?#]*)?")
+_REPO_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+_ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+"""User names and team slugs (GitHub and GitLab both fit)."""
 
-_TOP_KEYS = ("version", "environments", "defaults", "services")
-_ENV_KEYS = ("name", "from", "branch", "mode", "description")
-_DEFAULTS_KEYS = ("path", "branch", "mode")
+_PR_KEYS = ("autoMerge", "draft", "reviewers", "teamReviewers", "assignees", "labels")
+_TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
+_ENV_KEYS = ("name", "from", "branch", "mode", "description", *_PR_KEYS)
+_DEFAULTS_KEYS = ("path", "branch", "mode", *_PR_KEYS)
+_FORGE_KEYS = ("type", "apiUrl", "repository")
 _SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy")
 _HELM_KEYS = ("repository", "registry", "tag", "digest")
 
@@ -72,6 +90,10 @@ _TAG_KINDS = {
     "tag:yaml.org,2002:null": "nothing (null)",
     "tag:yaml.org,2002:timestamp": "a date",
 }
+_BOOL = "tag:yaml.org,2002:bool"
+_YAML11_BOOLS = ("yes", "no", "y", "n", "on", "off")
+
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- model
@@ -79,10 +101,16 @@ _TAG_KINDS = {
 
 @dataclass(frozen=True)
 class Environment:
-    """One environment; `mode` is already resolved against `defaults.mode`.
+    """One environment; `mode` and the pull-request settings are already
+    resolved against `defaults` (the environment's value, else the default's,
+    else the built-in default).
 
     `branch` is what the entry says (None when absent); use
     `Config.branch_for` for the branch that actually applies.
+
+    The pull-request settings shape every PR/MR promoter opens *into* this
+    environment. `labels` are the extra ones: `promoter` and `env:<name>` are
+    always added by the promotion code and never appear here.
     """
 
     name: str
@@ -90,6 +118,32 @@ class Environment:
     branch: str | None = None
     mode: str = DEFAULT_MODE
     description: str | None = None
+    line: int = 0
+    auto_merge: bool = False
+    """GitHub auto-merge / GitLab "merge when the pipeline succeeds"."""
+    draft: bool = False
+    reviewers: tuple[str, ...] = ()
+    """User names."""
+    team_reviewers: tuple[str, ...] = ()
+    """GitHub team slugs (no organisation); GitLab has no team reviewers."""
+    assignees: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("reviewers", "team_reviewers", "assignees", "labels"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class ForgeSettings:
+    """The top-level `forge:` block; every field None means "detect"."""
+
+    type: str | None = None
+    """`github`, `gitlab` or `none`; None: detect from the remote URL."""
+    api_url: str | None = None
+    """API base URL (no trailing slash), e.g. `https://ghe.example.com/api/v3`."""
+    repository: str | None = None
+    """`owner/name` (GitLab: `group/sub/project`); None: from the remote URL."""
     line: int = 0
 
 
@@ -131,6 +185,8 @@ class Config:
     default_branch: str | None = None
     default_mode: str = DEFAULT_MODE
     file: str = CONFIG_FILENAMES[0]
+    forge: ForgeSettings | None = None
+    """The `forge:` block; None when the file has none (detect everything)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environments", tuple(self.environments))
@@ -178,6 +234,43 @@ class Config:
         """Environments promoted from `env` (their `from` is `env`), in file order."""
         name = env.name if isinstance(env, Environment) else self.environment(env).name
         return tuple(e for e in self.environments if e.from_ == name)
+
+    def upstream(self, env: Environment | str) -> Environment | None:
+        """The environment `env` is promoted from (its `from`); None for a root."""
+        environment = env if isinstance(env, Environment) else self.environment(env)
+        return None if environment.from_ is None else self.environment(environment.from_)
+
+    def promotion_order(self) -> tuple[Environment, ...]:
+        """Every environment after the one it is promoted from, roots first.
+
+        Stable: among environments whose upstream is already placed, the one
+        declared first comes first, so a file written in promotion order keeps
+        its order. An upstream that is not declared counts as a root (only a
+        hand-built Config can have one); a cycle is an InputError.
+        """
+        names = {e.name for e in self.environments}
+        placed: set[str] = set()
+        order: list[Environment] = []
+        waiting = list(self.environments)
+        while waiting:
+            ready = next(
+                (
+                    e
+                    for e in waiting
+                    if e.from_ is None or e.from_ in placed or e.from_ not in names
+                ),
+                None,
+            )
+            if ready is None:
+                cycle = ", ".join(e.name for e in waiting)
+                raise InputError(
+                    f"environments form a cycle through `from`: {cycle}",
+                    hint=f"give one of them no `from` in {self.file}",
+                )
+            waiting.remove(ready)
+            placed.add(ready.name)
+            order.append(ready)
+        return tuple(order)
 
 
 def _unknown(what: str, name: str, known: list[str], file: str) -> InputError:
@@ -311,6 +404,78 @@ def name_problem(text: str) -> str | None:
     )
 
 
+def forge_type_problem(text: str) -> str | None:
+    if text in FORGE_TYPES:
+        return None
+    return f"must be one of {', '.join(FORGE_TYPES)}; got {text!r}{_suggest(text, FORGE_TYPES)}"
+
+
+def api_url_problem(text: str) -> str | None:
+    """Why `text` is not an http(s) API base URL, or None."""
+    if not text.startswith(("http://", "https://")):
+        return f"{text!r} must start with http:// or https://"
+    if "@" in text.split("/", 3)[2]:
+        return f"{text!r} must not contain credentials; promoter reads tokens from the environment"
+    if _API_URL.fullmatch(text):
+        return None
+    return (
+        f"{text!r} is not a URL like https://ghe.example.com/api/v3 "
+        "(a host, an optional port and path; no spaces, query or fragment)"
+    )
+
+
+def repository_problem(text: str) -> str | None:
+    """Why `text` is not an `owner/name` (or GitLab `group/sub/project`) slug, or None."""
+    segments = text.split("/")
+    if text.endswith(".git"):
+        return f"{text!r} ends in '.git'; write the slug without it"
+    if len(segments) < 2:
+        return (
+            f"{text!r} is not a repository slug like 'owner/name' (or GitLab 'group/sub/project')"
+        )
+    for segment in segments:
+        if not _REPO_SEGMENT.fullmatch(segment) or not segment.strip("."):
+            return (
+                f"{text!r} is not a repository slug: each '/'-separated part is letters, "
+                "digits, '_', '.', '-' (and not only dots)"
+            )
+    return None
+
+
+def account_problem(text: str, what: str = "a user name") -> str | None:
+    """Why `text` is not a user name / team slug, or None."""
+    if text.startswith("@"):
+        return f"{text!r}: write {what} without '@'"
+    if _ACCOUNT.fullmatch(text):
+        return None
+    return (
+        f"{text!r} is not {what} (letters, digits, '_', '.', '-'; "
+        "starting with a letter, digit or '_')"
+    )
+
+
+def team_problem(text: str) -> str | None:
+    if "/" in text:
+        return (
+            f"{text!r}: write the team slug without the organisation "
+            f"(e.g. {text.rsplit('/', 1)[-1]!r})"
+        )
+    return account_problem(text, "a team slug")
+
+
+def label_problem(text: str) -> str | None:
+    """Why `text` cannot be an extra PR label, or None."""
+    if "," in text:
+        return f"{text!r} contains a comma (GitLab splits labels on commas)"
+    if len(text) > MAX_LABEL_LENGTH:
+        return f"{text!r} is {len(text)} characters long; labels have at most {MAX_LABEL_LENGTH}"
+    if text != text.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return f"{text!r} has leading/trailing spaces or control characters"
+    if text.casefold() == BUILTIN_LABEL or text.casefold().startswith("env:"):
+        return f"{text!r} is reserved: promoter adds {BUILTIN_LABEL!r} and 'env:<name>' itself"
+    return None
+
+
 def mode_problem(text: str) -> str | None:
     return None if text in MODES else f"must be one of {', '.join(MODES)}; got {text!r}"
 
@@ -343,6 +508,36 @@ def branch_problem(text: str) -> str | None:
     if bad:
         return f"{text!r} is not a valid git branch name"
     return None
+
+
+@dataclass(frozen=True)
+class _PullRequestKeys:
+    """The pull-request settings one mapping writes (None: not written/invalid)."""
+
+    auto_merge: bool | None = None
+    draft: bool | None = None
+    reviewers: tuple[str, ...] | None = None
+    team_reviewers: tuple[str, ...] | None = None
+    assignees: tuple[str, ...] | None = None
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """The `defaults:` block as parsed."""
+
+    path: str | None = None
+    branch: str | None = None
+    mode: str = DEFAULT_MODE
+    path_ok: bool = True
+    """`path` was absent or valid (False: services must not report a missing path)."""
+    pull_request: _PullRequestKeys = _PullRequestKeys()
+
+
+def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
+    if value is not None:
+        return value
+    return fallback if fallback is not None else default
 
 
 class _Parser:
@@ -422,6 +617,89 @@ class _Parser:
             return None
         return text
 
+    def boolean(self, entries: dict[str, tuple[Node, Node]], key: str, label: str) -> bool | None:
+        """The YAML 1.2 boolean under `key`, None if absent or (reported) invalid."""
+        if key not in entries:
+            return None
+        key_node, value = entries[key]
+        if isinstance(value, ScalarNode) and value.tag == _BOOL:
+            return str(value.value).lower() == "true"
+        extra = ""
+        if isinstance(value, ScalarNode) and value.tag == _STR:
+            text = str(value.value)
+            if text.lower() in ("true", "false"):
+                extra = " (unquote it)"
+            elif text.lower() in _YAML11_BOOLS:
+                word = "true" if text.lower() in ("yes", "y", "on") else "false"
+                extra = f" ({text!r} is a string in YAML 1.2; write {word})"
+        self.problem(key_node, f"{label}: {key} must be true or false, got {_kind(value)}{extra}")
+        return None
+
+    def string_list(
+        self,
+        entries: dict[str, tuple[Node, Node]],
+        key: str,
+        label: str,
+        check: Callable[[str], str | None],
+    ) -> tuple[str, ...] | None:
+        """The list of distinct, non-empty strings passing `check` under `key`.
+
+        None if absent or (reported) invalid. Duplicates ignore case, as
+        GitHub and GitLab do for user names, team slugs and labels.
+        """
+        if key not in entries:
+            return None
+        key_node, node = entries[key]
+        if not isinstance(node, SequenceNode):
+            extra = ""
+            if isinstance(node, ScalarNode) and node.tag == _STR and node.value:
+                extra = f" (write {key}: [{node.value}])"
+            self.problem(
+                key_node, f"{label}: {key} must be a list of strings, got {_kind(node)}{extra}"
+            )
+            return None
+        result: list[str] = []
+        seen: dict[str, tuple[str, int]] = {}
+        ok = True
+        for index, item in enumerate(node.value):
+            where = f"{label}: {key}[{index}]"
+            if not isinstance(item, ScalarNode) or item.tag != _STR:
+                quote = " (quote it)" if isinstance(item, ScalarNode) and item.value else ""
+                self.problem(item, f"{where} must be a string, got {_kind(item)}{quote}")
+                ok = False
+                continue
+            text = str(item.value)
+            problem = "must not be empty" if not text.strip() else check(text)
+            if problem is not None:
+                self.problem(item, f"{where}: {problem}")
+                ok = False
+                continue
+            folded = text.casefold()
+            if folded in seen:
+                first, first_line = seen[folded]
+                spelled = "" if first == text else f" as {first!r}; case does not count"
+                self.problem(
+                    item,
+                    f"{label}: {key}: duplicate {text!r} (first at line {first_line}{spelled})",
+                )
+                ok = False
+                continue
+            seen[folded] = (text, line_of(item))
+            result.append(text)
+        return tuple(result) if ok else None
+
+    def pull_request_keys(
+        self, entries: dict[str, tuple[Node, Node]], label: str
+    ) -> _PullRequestKeys:
+        return _PullRequestKeys(
+            auto_merge=self.boolean(entries, "autoMerge", label),
+            draft=self.boolean(entries, "draft", label),
+            reviewers=self.string_list(entries, "reviewers", label, account_problem),
+            team_reviewers=self.string_list(entries, "teamReviewers", label, team_problem),
+            assignees=self.string_list(entries, "assignees", label, account_problem),
+            labels=self.string_list(entries, "labels", label, label_problem),
+        )
+
     def name(self, entries: dict[str, tuple[Node, Node]], label: str, at: Node) -> str | None:
         if "name" not in entries:
             self.problem(at, f"{label}: missing required key 'name'")
@@ -441,19 +719,21 @@ class _Parser:
         if top is None:
             return None
         version = self.version(top, root)
-        default_path, default_branch, default_mode, path_ok = self.defaults(top)
-        environments = self.environments(top, root, default_mode)
-        services = self.services(top, root, default_path, path_ok)
+        defaults = self.defaults(top)
+        environments = self.environments(top, root, defaults)
+        services = self.services(top, root, defaults.path, defaults.path_ok)
+        forge = self.forge(top)
         if version is None or environments is None or services is None:
             return None
         return Config(
             version=version,
             environments=tuple(environments),
             services=tuple(services),
-            default_path=default_path,
-            default_branch=default_branch,
-            default_mode=default_mode,
+            default_path=defaults.path,
+            default_branch=defaults.branch,
+            default_mode=defaults.mode,
             file=self.file,
+            forge=forge,
         )
 
     def version(self, top: dict[str, tuple[Node, Node]], root: Node) -> int | None:
@@ -476,25 +756,59 @@ class _Parser:
             return None
         return SUPPORTED_VERSION
 
-    def defaults(
-        self, top: dict[str, tuple[Node, Node]]
-    ) -> tuple[str | None, str | None, str, bool]:
-        """(path, branch, mode, whether `path` was absent-or-valid)."""
+    def defaults(self, top: dict[str, tuple[Node, Node]]) -> _Defaults:
         if "defaults" not in top:
-            return None, None, DEFAULT_MODE, True
+            return _Defaults()
         key_node, node = top["defaults"]
         entries = self.mapping(node, "defaults", _DEFAULTS_KEYS, at=key_node)
         if entries is None:
-            return None, None, DEFAULT_MODE, False
+            return _Defaults(path_ok=False)
         path = self.checked(entries, "path", "defaults", path_problem)
-        branch = self.checked(entries, "branch", "defaults", branch_problem)
-        mode = self.checked(entries, "mode", "defaults", mode_problem) or DEFAULT_MODE
-        return path, branch, mode, path is not None or "path" not in entries
+        return _Defaults(
+            path=path,
+            branch=self.checked(entries, "branch", "defaults", branch_problem),
+            mode=self.checked(entries, "mode", "defaults", mode_problem) or DEFAULT_MODE,
+            path_ok=path is not None or "path" not in entries,
+            pull_request=self.pull_request_keys(entries, "defaults"),
+        )
+
+    # -- forge
+
+    def forge(self, top: dict[str, tuple[Node, Node]]) -> ForgeSettings | None:
+        if "forge" not in top:
+            return None
+        key_node, node = top["forge"]
+        entries = self.mapping(node, "forge", _FORGE_KEYS, at=key_node)
+        if entries is None:
+            return None
+        type_ = self.checked(entries, "type", "forge", forge_type_problem)
+        api_url = self.checked(entries, "apiUrl", "forge", api_url_problem)
+        repository = self.checked(entries, "repository", "forge", repository_problem)
+        if type_ == "none":
+            for key in ("apiUrl", "repository"):
+                if key in entries:
+                    self.problem(
+                        entries[key][0],
+                        f"forge: {key} has no use with type: none "
+                        "(a plain git remote has no API); remove it",
+                    )
+        if type_ == "github" and repository is not None and repository.count("/") != 1:
+            self.problem(
+                entries["repository"][1],
+                f"forge: repository: {repository!r} has {repository.count('/') + 1} parts; "
+                "a GitHub repository is 'owner/name' (nested groups are GitLab only)",
+            )
+        return ForgeSettings(
+            type=type_,
+            api_url=None if api_url is None else api_url.rstrip("/"),
+            repository=repository,
+            line=line_of(key_node),
+        )
 
     # -- environments
 
     def environments(
-        self, top: dict[str, tuple[Node, Node]], root: Node, default_mode: str
+        self, top: dict[str, tuple[Node, Node]], root: Node, defaults: _Defaults
     ) -> list[Environment] | None:
         """Valid environments, or None when the section is unusable.
 
@@ -528,6 +842,7 @@ class _Parser:
             branch = self.checked(entries, "branch", label, branch_problem)
             mode = self.checked(entries, "mode", label, mode_problem)
             description = self.string(entries, "description", label)
+            pr = self.pull_request_keys(entries, label)
             ok = ok and len(self.problems) == count
             if name is None:
                 continue
@@ -541,13 +856,20 @@ class _Parser:
             name_lines[name] = line_of(item)
             if from_ is not None:
                 from_nodes[name] = entries["from"][1]
+            fallback = defaults.pull_request
             env = Environment(
                 name=name,
                 from_=from_,
                 branch=branch,
-                mode=mode or default_mode,
+                mode=mode or defaults.mode,
                 description=description,
                 line=line_of(item),
+                auto_merge=_first(pr.auto_merge, fallback.auto_merge, False),
+                draft=_first(pr.draft, fallback.draft, False),
+                reviewers=_first(pr.reviewers, fallback.reviewers, ()),
+                team_reviewers=_first(pr.team_reviewers, fallback.team_reviewers, ()),
+                assignees=_first(pr.assignees, fallback.assignees, ()),
+                labels=_first(pr.labels, fallback.labels, ()),
             )
             envs.append(env)
         ok = self.graph(envs, from_nodes) and ok

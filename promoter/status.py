@@ -10,10 +10,11 @@ from promoter.envrepo import read_deployed
 
 
 def status_matrix(root: Path, config: Config) -> dict[str, Any]:
+    order = config.promotion_order()  # dev before staging before prod, as people read it
     services: dict[str, dict[str, Any]] = {}
     for service in config.services:
         row: dict[str, Any] = {}
-        for env in config.environments:
+        for env in order:
             deployed = read_deployed(root, config, env.name, service)
             image = deployed.image
             row[env.name] = {
@@ -25,7 +26,7 @@ def status_matrix(root: Path, config: Config) -> dict[str, Any]:
             if deployed.conflicting:
                 row[env.name]["conflicting"] = list(deployed.conflicting)
         services[service.name] = row
-    return {"environments": [e.name for e in config.environments], "services": services}
+    return {"environments": [e.name for e in order], "services": services}
 
 
 def _cell(entry: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from promoter.config import (
     CONFIG_FILENAMES,
     Config,
     Environment,
+    ForgeSettings,
     HelmKeys,
     Service,
     load_config,
@@ -82,6 +83,39 @@ MINIMAL = """\
 version: 1
 environments:
   - name: only
+services: []
+"""
+
+PULL_REQUESTS = """\
+version: 1
+forge:
+  type: github
+  apiUrl: https://ghe.example.com/api/v3/
+  repository: acme/environments
+environments:
+  - name: dev
+  - name: staging
+    from: dev
+    mode: pull-request
+    reviewers: []
+    labels: [needs-qa, "risk: low"]
+  - name: prod
+    from: staging
+    mode: pull-request
+    autoMerge: false
+    draft: true
+    reviewers: [carol]
+    teamReviewers: [sre, release-managers]
+    assignees:
+      - Dave.O
+      - ci_bot
+defaults:
+  path: apps/{service}/{env}
+  autoMerge: true
+  reviewers: [alice, bob]
+  teamReviewers: [platform]
+  assignees: [alice]
+  labels: [gitops]
 services: []
 """
 
@@ -193,6 +227,160 @@ def test_empty_services_list_is_allowed() -> None:
     assert [e.name for e in config.environments] == ["only"]
 
 
+def test_forge_block_is_read() -> None:
+    config = parse_config(PULL_REQUESTS)
+    assert config.forge == ForgeSettings(
+        type="github",
+        api_url="https://ghe.example.com/api/v3",  # the trailing slash is dropped
+        repository="acme/environments",
+        line=2,
+    )
+
+
+def test_forge_defaults_to_detection() -> None:
+    assert parse_config(EXAMPLE).forge is None
+    assert Config(1, (Environment("dev"),), ()).forge is None
+
+    empty = parse_config(MINIMAL + "forge: {}\n")
+    assert empty.forge == ForgeSettings(line=5)
+    assert (empty.forge.type, empty.forge.api_url, empty.forge.repository) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    "block,expected",
+    [
+        (
+            "type: gitlab\n  apiUrl: https://gitlab.example.com",
+            ("gitlab", "https://gitlab.example.com", None),
+        ),
+        ("type: gitlab\n  repository: group/sub/project", ("gitlab", None, "group/sub/project")),
+        ("repository: a.b/c-d/e_f", (None, None, "a.b/c-d/e_f")),
+        ("type: none", ("none", None, None)),
+        ("apiUrl: http://127.0.0.1:8080/api", (None, "http://127.0.0.1:8080/api", None)),
+        ("apiUrl: 'https://[::1]:3000'", (None, "https://[::1]:3000", None)),
+    ],
+)
+def test_forge_variants(
+    block: str, expected: tuple[str | None, ...], validator: jsonschema.Draft202012Validator
+) -> None:
+    text = MINIMAL + "forge:\n  " + block + "\n"
+    forge = parse_config(text).forge
+    assert forge is not None
+    assert (forge.type, forge.api_url, forge.repository) == expected
+    assert list(validator.iter_errors(to_data(text))) == []
+
+
+def test_pull_request_settings_precedence() -> None:
+    dev, staging, prod = parse_config(PULL_REQUESTS).environments
+
+    # nothing of its own: everything from `defaults`
+    assert dev.auto_merge is True
+    assert dev.draft is False  # neither sets it: the built-in default
+    assert dev.reviewers == ("alice", "bob")
+    assert dev.team_reviewers == ("platform",)
+    assert dev.assignees == ("alice",)
+    assert dev.labels == ("gitops",)
+    # an environment's list replaces the default's; `[]` clears it
+    assert staging.auto_merge is True
+    assert staging.reviewers == ()
+    assert staging.labels == ("needs-qa", "risk: low")
+    assert staging.assignees == ("alice",)
+    # `false` overrides a `true` default
+    assert prod.auto_merge is False
+    assert prod.draft is True
+    assert prod.reviewers == ("carol",)
+    assert prod.team_reviewers == ("sre", "release-managers")
+    assert prod.assignees == ("Dave.O", "ci_bot")
+    assert prod.labels == ("gitops",)
+
+
+def test_pull_request_settings_default_to_nothing() -> None:
+    for env in parse_config(FULL).environments:
+        assert (env.auto_merge, env.draft) == (False, False)
+        assert (env.reviewers, env.team_reviewers, env.assignees, env.labels) == ((), (), (), ())
+    assert Environment("dev") == Environment(
+        "dev",
+        auto_merge=False,
+        draft=False,
+        reviewers=(),
+        team_reviewers=(),
+        assignees=(),
+        labels=(),
+    )
+
+
+def test_environment_settings_override_defaults_for_every_key() -> None:
+    text = """\
+version: 1
+environments:
+  - name: dev
+    autoMerge: false
+    draft: false
+    reviewers: [x]
+    teamReviewers: [y]
+    assignees: [z]
+    labels: [w]
+defaults:
+  autoMerge: true
+  draft: true
+  reviewers: [a]
+  teamReviewers: [b]
+  assignees: [c]
+  labels: [d]
+services: []
+"""
+    env = parse_config(text).environment("dev")
+    assert (env.auto_merge, env.draft) == (False, False)
+    assert (env.reviewers, env.team_reviewers, env.assignees, env.labels) == (
+        ("x",),
+        ("y",),
+        ("z",),
+        ("w",),
+    )
+    only_defaults = parse_config(text.replace("    ", "    #")).environment("dev")
+    assert (only_defaults.auto_merge, only_defaults.draft) == (True, True)
+    assert only_defaults.reviewers == ("a",)
+    assert only_defaults.team_reviewers == ("b",)
+    assert only_defaults.assignees == ("c",)
+    assert only_defaults.labels == ("d",)
+
+
+@pytest.mark.parametrize(
+    "word,value",
+    [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False)],
+)
+def test_yaml_1_2_booleans(word: str, value: bool) -> None:
+    text = (
+        "version: 1\nenvironments:\n  - name: dev\n"
+        f"    draft: {word}\n    autoMerge: {word}\nservices: []\n"
+    )
+    env = parse_config(text).environment("dev")
+    assert (env.draft, env.auto_merge) == (value, value)
+
+
+def test_labels_up_to_50_characters_with_spaces_and_colons() -> None:
+    label = "x" * 49 + "y"
+    text = (
+        "version: 1\nenvironments:\n  - name: dev\n"
+        f"    labels: [{label}, 'needs: a review']\nservices: []\n"
+    )
+    assert parse_config(text).environment("dev").labels == (label, "needs: a review")
+
+
+def test_environment_keeps_sequences_as_tuples() -> None:
+    env = Environment("dev", reviewers=["a"], team_reviewers=["b"], assignees=["c"], labels=["d"])  # type: ignore[arg-type]
+    assert (env.reviewers, env.team_reviewers, env.assignees, env.labels) == (
+        ("a",),
+        ("b",),
+        ("c",),
+        ("d",),
+    )
+    assert hash(env) == hash(
+        Environment("dev", reviewers=("a",), team_reviewers=("b",), assignees=("c",), labels=("d",))
+    )
+    assert hash(parse_config(PULL_REQUESTS)) == hash(parse_config(PULL_REQUESTS))
+
+
 # ----------------------------------------------------------------- lookups
 
 
@@ -259,6 +447,55 @@ def test_downstream() -> None:
     assert config.downstream(config.environment("prod-us")) == ()
     with pytest.raises(InputError, match="unknown environment 'qa'"):
         config.downstream("qa")
+
+
+def test_upstream() -> None:
+    config = parse_config(EXAMPLE)
+    assert config.upstream("dev") is None
+    assert config.upstream("staging") == config.environment("dev")
+    assert config.upstream(config.environment("prod-us")) == config.environment("staging")
+    with pytest.raises(InputError, match="unknown environment 'qa'"):
+        config.upstream("qa")
+
+
+DECLARED_OUT_OF_ORDER = """\
+version: 1
+environments:
+  - name: prod
+    from: staging
+  - name: hotfix
+  - name: staging
+    from: dev
+  - name: dev
+  - name: preview
+    from: dev
+  - name: hotfix-prod
+    from: hotfix
+services: []
+"""
+
+
+def test_promotion_order_is_topological_and_stable() -> None:
+    assert [e.name for e in parse_config(EXAMPLE).promotion_order()] == [
+        "dev",
+        "staging",
+        "prod-eu",
+        "prod-us",
+    ]  # already in promotion order: unchanged
+    config = parse_config(DECLARED_OUT_OF_ORDER)
+    order = [e.name for e in config.promotion_order()]
+    assert order == ["hotfix", "dev", "staging", "prod", "preview", "hotfix-prod"]
+    assert all(isinstance(e, Environment) for e in config.promotion_order())
+
+
+def test_promotion_order_of_hand_built_configs() -> None:
+    dangling = Config(1, (Environment("b", from_="gone"), Environment("a")), ())
+    assert [e.name for e in dangling.promotion_order()] == ["b", "a"]
+    cycle = Config(
+        1, (Environment("root"), Environment("a", from_="b"), Environment("b", from_="a")), ()
+    )
+    with pytest.raises(InputError, match="cycle through `from`: a, b"):
+        cycle.promotion_order()
 
 
 # ----------------------------------------------------------------- validation
@@ -499,6 +736,215 @@ INVALID = {
         "version: 1\n" + ENVS + "services: []\n? [a, b]  # <-\n: c\n",
         ["the top level: keys must be strings, got a list"],
     ),
+    # -- forge
+    "forge not a mapping": (
+        MINIMAL + "forge: github  # <-\n",
+        ["forge must be a mapping, got a string"],
+    ),
+    "forge null": (
+        MINIMAL + "forge:  # <-\n",
+        ["forge must be a mapping, got nothing (null)"],
+    ),
+    "unknown forge key": (
+        MINIMAL + "forge:\n  apiURL: https://x.example  # <-\n",
+        [
+            "forge: unknown key 'apiURL'",
+            "did you mean 'apiUrl'?",
+            "(allowed: type, apiUrl, repository)",
+        ],
+    ),
+    "bad forge type": (
+        MINIMAL + "forge:\n  type: gitea  # <-\n",
+        ["forge: type: must be one of github, gitlab, none; got 'gitea'"],
+    ),
+    "misspelt forge type": (
+        MINIMAL + "forge:\n  type: gitlub  # <-\n",
+        ["got 'gitlub'; did you mean 'gitlab'?"],
+    ),
+    "apiUrl without a scheme": (
+        MINIMAL + "forge:\n  apiUrl: ghe.example.com/api/v3  # <-\n",
+        ["forge: apiUrl: 'ghe.example.com/api/v3' must start with http:// or https://"],
+    ),
+    "apiUrl with another scheme": (
+        MINIMAL + "forge:\n  apiUrl: ssh://git@ghe.example.com  # <-\n",
+        ["must start with http:// or https://"],
+    ),
+    "apiUrl with credentials": (
+        MINIMAL + "forge:\n  apiUrl: https://user:tok@ghe.example.com/api/v3  # <-\n",
+        ["forge: apiUrl:", "must not contain credentials"],
+    ),
+    "apiUrl with a query": (
+        MINIMAL + "forge:\n  apiUrl: https://ghe.example.com/api/v3?x=1  # <-\n",
+        ["forge: apiUrl:", "is not a URL like https://ghe.example.com/api/v3"],
+    ),
+    "apiUrl without a host": (
+        MINIMAL + "forge:\n  apiUrl: https:///api  # <-\n",
+        ["is not a URL like"],
+    ),
+    "apiUrl not a string": (
+        MINIMAL + "forge:\n  apiUrl: [https://x.example]  # <-\n",
+        ["forge: apiUrl must be a string, got a list"],
+    ),
+    "repository with one segment": (
+        MINIMAL + "forge:\n  repository: environments  # <-\n",
+        ["forge: repository: 'environments' is not a repository slug like 'owner/name'"],
+    ),
+    "repository ending in .git": (
+        MINIMAL + "forge:\n  repository: acme/envs.git  # <-\n",
+        ["'acme/envs.git' ends in '.git'"],
+    ),
+    "repository with a dot segment": (
+        MINIMAL + "forge:\n  repository: acme/../envs  # <-\n",
+        ["is not a repository slug", "not only dots"],
+    ),
+    "repository with an empty segment": (
+        MINIMAL + "forge:\n  repository: acme//envs  # <-\n",
+        ["'acme//envs' is not a repository slug"],
+    ),
+    "repository with a space": (
+        MINIMAL + "forge:\n  repository: acme/my envs  # <-\n",
+        ["is not a repository slug"],
+    ),
+    "repository as a URL": (
+        MINIMAL + "forge:\n  repository: https://github.com/acme/envs  # <-\n",
+        ["is not a repository slug"],
+    ),
+    "nested repository on github": (
+        MINIMAL + "forge:\n  type: github\n  repository: acme/team/envs  # <-\n",
+        ["'acme/team/envs' has 3 parts; a GitHub repository is 'owner/name'"],
+    ),
+    "apiUrl with type none": (
+        MINIMAL + "forge:\n  type: none\n  apiUrl: https://x.example  # <-\n",
+        ["forge: apiUrl has no use with type: none"],
+    ),
+    "repository with type none": (
+        MINIMAL + "forge:\n  repository: acme/envs  # <-\n  type: none\n",
+        ["forge: repository has no use with type: none"],
+    ),
+    # -- pull-request settings
+    "misspelt autoMerge": (
+        "version: 1\nenvironments:\n  - name: dev\n    automerge: true  # <-\nservices: []\n",
+        ["environment 'dev': unknown key 'automerge'", "did you mean 'autoMerge'?"],
+    ),
+    "misspelt defaults key": (
+        MINIMAL + "defaults:\n  reviewer: [alice]  # <-\n",
+        ["defaults: unknown key 'reviewer'", "did you mean 'reviewers'?"],
+    ),
+    "autoMerge yes": (
+        "version: 1\nenvironments:\n  - name: dev\n    autoMerge: yes  # <-\nservices: []\n",
+        [
+            "environment 'dev': autoMerge must be true or false, got a string "
+            "('yes' is a string in YAML 1.2; write true)"
+        ],
+    ),
+    "draft off in defaults": (
+        MINIMAL + "defaults:\n  draft: off  # <-\n",
+        ["defaults: draft must be true or false", "('off' is a string in YAML 1.2; write false)"],
+    ),
+    "autoMerge quoted": (
+        "version: 1\nenvironments:\n  - name: dev\n    autoMerge: 'true'  # <-\nservices: []\n",
+        ["autoMerge must be true or false, got a string (unquote it)"],
+    ),
+    "draft as a number": (
+        "version: 1\nenvironments:\n  - name: dev\n    draft: 1  # <-\nservices: []\n",
+        ["environment 'dev': draft must be true or false, got a number"],
+    ),
+    "autoMerge null": (
+        "version: 1\nenvironments:\n  - name: dev\n    autoMerge:  # <-\nservices: []\n",
+        ["autoMerge must be true or false, got nothing (null)"],
+    ),
+    "reviewers as one string": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers: alice  # <-\nservices: []\n",
+        [
+            "environment 'dev': reviewers must be a list of strings, got a string "
+            "(write reviewers: [alice])"
+        ],
+    ),
+    "labels as a mapping": (
+        MINIMAL + "defaults:\n  labels: {a: b}  # <-\n",
+        ["defaults: labels must be a list of strings, got a mapping"],
+    ),
+    "reviewer as a number": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers:\n      - alice\n"
+        "      - 1234  # <-\nservices: []\n",
+        ["environment 'dev': reviewers[1] must be a string, got a number (quote it)"],
+    ),
+    "reviewer null": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers:\n      -  # <-\nservices: []\n",
+        ["environment 'dev': reviewers[0] must be a string, got nothing (null)"],
+    ),
+    "empty reviewer": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers: ['']  # <-\nservices: []\n",
+        ["environment 'dev': reviewers[0]: must not be empty"],
+    ),
+    "reviewer with an at sign": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers: ['@alice']  # <-\nservices: []\n",
+        ["environment 'dev': reviewers[0]: '@alice': write a user name without '@'"],
+    ),
+    "assignee with a space": (
+        "version: 1\nenvironments:\n  - name: dev\n    assignees: [alice smith]  # <-\n"
+        "services: []\n",
+        ["environment 'dev': assignees[0]: 'alice smith' is not a user name"],
+    ),
+    "assignee starting with a dash": (
+        MINIMAL + "defaults:\n  assignees: [-alice]  # <-\n",
+        ["defaults: assignees[0]: '-alice' is not a user name"],
+    ),
+    "team with its organisation": (
+        "version: 1\nenvironments:\n  - name: dev\n    teamReviewers: [acme/sre]  # <-\n"
+        "services: []\n",
+        ["teamReviewers[0]: 'acme/sre': write the team slug without the organisation (e.g. 'sre')"],
+    ),
+    "team with an at sign": (
+        MINIMAL + "defaults:\n  teamReviewers: ['@sre']  # <-\n",
+        ["defaults: teamReviewers[0]: '@sre': write a team slug without '@'"],
+    ),
+    "duplicate reviewer": (
+        "version: 1\nenvironments:\n  - name: dev\n    reviewers:\n      - alice\n"
+        "      - bob\n      - alice  # <-\nservices: []\n",
+        ["environment 'dev': reviewers: duplicate 'alice' (first at line 5)"],
+    ),
+    "duplicate label in defaults": (
+        MINIMAL + "defaults:\n  labels: [gitops, qa, gitops]  # <-\n",
+        ["defaults: labels: duplicate 'gitops' (first at line 6)"],
+    ),
+    "duplicate team": (
+        MINIMAL + "defaults:\n  teamReviewers: [sre, sre]  # <-\n",
+        ["defaults: teamReviewers: duplicate 'sre'"],
+    ),
+    "duplicate assignee ignoring case": (
+        "version: 1\nenvironments:\n  - name: dev\n    assignees:\n      - Alice\n"
+        "      - alice  # <-\nservices: []\n",
+        [
+            "environment 'dev': assignees: duplicate 'alice' "
+            "(first at line 5 as 'Alice'; case does not count)"
+        ],
+    ),
+    "label with a comma": (
+        "version: 1\nenvironments:\n  - name: dev\n    labels: ['a,b']  # <-\nservices: []\n",
+        ["environment 'dev': labels[0]: 'a,b' contains a comma (GitLab splits labels on commas)"],
+    ),
+    "label too long": (
+        "version: 1\nenvironments:\n  - name: dev\n    labels: [" + "x" * 51 + "]  # <-\n"
+        "services: []\n",
+        ["labels[0]:", "is 51 characters long; labels have at most 50"],
+    ),
+    "label with a trailing space": (
+        "version: 1\nenvironments:\n  - name: dev\n    labels: ['qa ']  # <-\nservices: []\n",
+        ["labels[0]: 'qa ' has leading/trailing spaces or control characters"],
+    ),
+    "label with a tab inside": (
+        MINIMAL + 'defaults:\n  labels: ["a\\tb"]  # <-\n',
+        ["defaults: labels[0]:", "control characters"],
+    ),
+    "built-in label promoter": (
+        "version: 1\nenvironments:\n  - name: dev\n    labels: [Promoter]  # <-\nservices: []\n",
+        ["labels[0]: 'Promoter' is reserved: promoter adds 'promoter' and 'env:<name>' itself"],
+    ),
+    "built-in env label": (
+        MINIMAL + "defaults:\n  labels: ['env:prod']  # <-\n",
+        ["defaults: labels[0]: 'env:prod' is reserved"],
+    ),
 }
 
 
@@ -552,6 +998,34 @@ services:
     assert "duplicate service name 'api'" in error.problems[7].message
     assert str(error).startswith("invalid configuration:\nenvs/promoter.yaml:1: ")
     assert error.hint is not None and "docs/config.md" in error.hint
+
+
+def test_every_forge_and_pull_request_problem_is_reported() -> None:
+    text = """\
+version: 1
+forge:
+  type: none
+  apiUrl: ftp://x
+environments:
+  - name: dev
+    autoMerge: yes
+    reviewers: [a, '@b', a, 5]
+defaults:
+  labels: ['x,y', promoter]
+services: []
+"""
+    problems = problems_of(text)
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        f"promoter.yaml:{n}" for n in (4, 4, 7, 8, 8, 8, 10, 10)
+    ]
+    assert "must start with http:// or https://" in problems[0]
+    assert "apiUrl has no use with type: none" in problems[1]
+    assert "'yes' is a string in YAML 1.2" in problems[2]
+    assert "reviewers[1]: '@b'" in problems[3]
+    assert "duplicate 'a'" in problems[4]
+    assert "reviewers[3] must be a string" in problems[5]
+    assert "labels[0]: 'x,y' contains a comma" in problems[6]
+    assert "labels[1]: 'promoter' is reserved" in problems[7]
 
 
 def test_problems_in_environments_do_not_cascade_into_services() -> None:
@@ -655,12 +1129,14 @@ def test_schema_is_a_valid_draft_2020_12_schema(schema: dict[str, Any]) -> None:
 
 
 def _objects(node: Any) -> list[dict[str, Any]]:
+    """Object schemas, not counting the conditional ones (`if`/`then`)."""
     found: list[dict[str, Any]] = []
     if isinstance(node, dict):
         if "properties" in node:
             found.append(node)
-        for value in node.values():
-            found.extend(_objects(value))
+        for key, value in node.items():
+            if key not in ("if", "then", "else"):
+                found.extend(_objects(value))
     elif isinstance(node, list):
         for value in node:
             found.extend(_objects(value))
@@ -669,7 +1145,7 @@ def _objects(node: Any) -> list[dict[str, Any]]:
 
 def test_schema_describes_every_property_and_closes_every_object(schema: dict[str, Any]) -> None:
     objects = _objects(schema)
-    assert len(objects) == 5  # top level, defaults, environment, service, service keys
+    assert len(objects) == 6  # top level, defaults, forge, environment, service, service keys
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -685,10 +1161,24 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(service) == config_module._SERVICE_KEYS
     assert set(service["keys"]["properties"]) == set(config_module._HELM_KEYS)
     assert defs["mode"]["enum"] == list(config_module.MODES)
+    forge = schema["properties"]["forge"]["properties"]
+    assert tuple(forge) == config_module._FORGE_KEYS
+    assert forge["type"]["enum"] == list(config_module.FORGE_TYPES)
+    assert defs["label"]["maxLength"] == config_module.MAX_LABEL_LENGTH
+    assert defs["account"]["pattern"] == f"^{config_module._ACCOUNT.pattern}$"
+    pr_keys = config_module._PR_KEYS
+    assert tuple(defs["environment"]["properties"])[-len(pr_keys) :] == pr_keys
+    assert tuple(schema["properties"]["defaults"]["properties"])[-len(pr_keys) :] == pr_keys
     assert defs["name"]["pattern"] == f"^{config_module.NAME_PATTERN}$"
 
 
-VALID_TEXTS = {"example": EXAMPLE, "full": FULL, "minimal": MINIMAL}
+VALID_TEXTS = {
+    "example": EXAMPLE,
+    "full": FULL,
+    "minimal": MINIMAL,
+    "pull requests": PULL_REQUESTS,
+    "out of order": DECLARED_OUT_OF_ORDER,
+}
 
 
 @pytest.mark.parametrize("text", VALID_TEXTS.values(), ids=list(VALID_TEXTS))
@@ -717,7 +1207,65 @@ REJECTED_BY_BOTH = [
     "path escaping the repository",
     "imagePolicy without namespace",
     "branch with a space",
+    "forge not a mapping",
+    "forge null",
+    "unknown forge key",
+    "bad forge type",
+    "misspelt forge type",
+    "apiUrl without a scheme",
+    "apiUrl with another scheme",
+    "apiUrl with credentials",
+    "apiUrl with a query",
+    "apiUrl without a host",
+    "apiUrl not a string",
+    "repository with one segment",
+    "repository ending in .git",
+    "repository with a dot segment",
+    "repository with an empty segment",
+    "repository with a space",
+    "repository as a URL",
+    "nested repository on github",
+    "apiUrl with type none",
+    "repository with type none",
+    "misspelt autoMerge",
+    "misspelt defaults key",
+    "autoMerge yes",
+    "draft off in defaults",
+    "autoMerge quoted",
+    "draft as a number",
+    "autoMerge null",
+    "reviewers as one string",
+    "labels as a mapping",
+    "reviewer as a number",
+    "reviewer null",
+    "empty reviewer",
+    "reviewer with an at sign",
+    "assignee with a space",
+    "assignee starting with a dash",
+    "team with its organisation",
+    "team with an at sign",
+    "duplicate reviewer",
+    "duplicate label in defaults",
+    "duplicate team",
+    "label with a comma",
+    "label too long",
+    "label with a trailing space",
+    "label with a tab inside",
+    "built-in label promoter",
+    "built-in env label",
 ]
+
+
+def test_every_new_invalid_case_is_checked_against_the_schema() -> None:
+    start = list(INVALID).index("forge not a mapping")
+    schema_blind = {"duplicate assignee ignoring case"}  # uniqueItems is case-sensitive
+    assert set(list(INVALID)[start:]) - schema_blind <= set(REJECTED_BY_BOTH)
+
+
+def test_schema_cannot_see_case_only_duplicates(validator: jsonschema.Draft202012Validator) -> None:
+    text = INVALID["duplicate assignee ignoring case"][0]
+    assert problems_of(text)
+    assert list(validator.iter_errors(to_data(text))) == []
 
 
 @pytest.mark.parametrize("case", REJECTED_BY_BOTH)
@@ -738,3 +1286,8 @@ def test_example_in_the_docs_is_valid(validator: jsonschema.Draft202012Validator
     for text in full:
         parse_config(text)
         assert list(validator.iter_errors(to_data(text))) == []
+    configs = [parse_config(text) for text in full]
+    assert any(c.forge is not None for c in configs), "an example shows a forge block"
+    envs = [e for c in configs for e in c.environments]
+    for attr in ("auto_merge", "draft", "reviewers", "team_reviewers", "labels"):
+        assert any(getattr(e, attr) for e in envs), f"an example shows {attr}"
