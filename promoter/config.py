@@ -273,9 +273,15 @@ class Config:
         return tuple(order)
 
 
+MAX_LISTED = 12
+
+
 def _unknown(what: str, name: str, known: list[str], file: str) -> InputError:
-    listed = ", ".join(known) if known else "none"
     close = difflib.get_close_matches(name, known, n=1)
+    shown = known[:MAX_LISTED]
+    listed = ", ".join(shown) if shown else "none"
+    if len(known) > len(shown):  # a monorepo has thousands: a list that long helps no one
+        listed += f", … ({len(known) - len(shown)} more)"
     hint = f"did you mean {close[0]!r}?" if close else f"{what}s are declared in {file}"
     return InputError(f"unknown {what} {name!r}; known: {listed}", hint=hint)
 
@@ -319,7 +325,14 @@ def load_config(repo_dir: str | os.PathLike[str], *, shown_as: str | None = None
         line = data[: err.start].count(b"\n") + 1
         raise ConfigError([Problem(path, line, "not valid UTF-8 text")]) from err
     shown = path if shown_as is None else f"{shown_as}:{os.path.basename(path)}"
-    return parse_config(text, shown)
+    from promoter import config_cache  # imports this module: import late
+
+    cached = config_cache.load(data, shown)
+    if cached is not None:
+        return cached
+    config = parse_config(text, shown)
+    config_cache.store(data, shown, config)
+    return config
 
 
 def parse_config(text: str, filename: str = "promoter.yaml") -> Config:

@@ -471,7 +471,7 @@ class ImageRef:
         raises ImageRefError.
         """
         if isinstance(other, str):
-            other = parse_reference(other)
+            other = _parse_cached(other)
         return self.canonical == other.canonical
 
     def with_version(self, tag: str | None, digest: str | None) -> ImageRef:
@@ -507,6 +507,10 @@ def parse_reference(text: str) -> ImageRef:
     if isinstance(parts, _Problem):
         raise ImageRefError(f"invalid image reference {text!r}: {parts.what}", hint=parts.hint)
     return ImageRef(*parts)
+
+
+# Matching compares one configured repository with many scalars: parse it once.
+_parse_cached = lru_cache(maxsize=1024)(parse_reference)
 
 
 def parse_repository(text: str) -> str:

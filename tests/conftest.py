@@ -103,6 +103,18 @@ def make_remote(tmp: Path, source: Path, name: str = "env.git") -> Remote:
     return Remote(bare)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the config cache out of the user's home during tests."""
+    old = os.environ.get("PROMOTER_CACHE_DIR")
+    os.environ["PROMOTER_CACHE_DIR"] = str(tmp_path_factory.mktemp("promoter-cache"))
+    yield
+    if old is None:
+        os.environ.pop("PROMOTER_CACHE_DIR", None)
+    else:
+        os.environ["PROMOTER_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def env_repo(tmp_path: Path) -> Path:
     """A private copy of examples/env-repo to edit."""

@@ -92,7 +92,12 @@ def find_json_patch(doc: Node, target: Target) -> list[Found]:
 
 def found_ref(node: ScalarNode, target: Target, kind: str, in_flow: bool = False) -> Found | None:
     """A Found for a scalar holding a whole reference to the target image."""
-    ref = parse_ref(str(node.value))
+    text = str(node.value)
+    # Cheap test first: helm values are full of scalars, and any reference to
+    # the target contains its last path component.
+    if target.repository.rsplit("/", 1)[-1] not in text:
+        return None
+    ref = parse_ref(text)
     if ref is None or not ref.same_repository(target.repository):
         return None
     return Found(
