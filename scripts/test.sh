@@ -11,3 +11,6 @@ command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git;
 "$PYTHON" -m ruff check promoter tests benchmarks
 "$PYTHON" -m mypy
 "$PYTHON" -m pytest -q "$@"
+# The editors and the config loader must agree on both YAML composers.
+PROMOTER_YAML_BACKEND=ruamel "$PYTHON" -m pytest -q -p no:cacheprovider \
+  tests/test_edit_golden.py tests/test_edit_units.py tests/test_config.py tests/test_cli_local.py
