@@ -63,6 +63,10 @@ class ForgeResult:
     created: bool
     updated: bool
     actions: list[str] = field(default_factory=list)
+    """What was done, one line each ("opened pull request #12: URL", "labelled …")."""
+    warnings: list[str] = field(default_factory=list)
+    """What could not be done but does not fail the promotion (auto-merge not
+    allowed, a reviewer who cannot be requested, …): show them to the user."""
 
 
 class Forge(Protocol):

@@ -1,0 +1,78 @@
+"""Turn a forge's HTTP failure into a ForgeError that says what to do next.
+
+Shared by the adapters so that 401/403/404/5xx read the same on GitHub and
+GitLab; each adapter supplies its own wording (`Wording`) for token scopes.
+Every message is masked: a server may echo a token back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from promoter import secrets
+from promoter.errors import ForgeError
+
+
+@dataclass(frozen=True)
+class Wording:
+    forge: str
+    """"GitHub" / "GitLab"."""
+    repo_word: str
+    """"repository" / "project"."""
+    token_variables: str
+    """Where the token comes from, e.g. "PROMOTER_FORGE_TOKEN or GITHUB_TOKEN"."""
+    scopes: str
+    """What a token needs, e.g. "the `repo` scope"."""
+
+
+def status_error(
+    wording: Wording,
+    status: int | None,
+    detail: str,
+    *,
+    doing: str,
+    repo: str,
+    attempts: int,
+) -> ForgeError:
+    """`doing` completes "could not ...", e.g. "list pull requests into staging"."""
+    forge = wording.forge
+    said = f" ({detail})" if detail else ""
+    if status == 401:
+        message = f"{forge} rejected the token{said}: it is invalid, expired or revoked"
+        hint = f"create a new token and set it in {wording.token_variables}"
+    elif status == 403:
+        message = f"{forge} refused to {doing} in {repo}{said}: the token lacks permission"
+        hint = f"the token needs {wording.scopes} on {repo}"
+    elif status == 404:
+        message = (
+            f"{forge} found no {wording.repo_word} {repo} while trying to {doing}{said}: "
+            f"the {wording.repo_word} name is wrong or the token cannot see it"
+        )
+        hint = (
+            f"check that the remote URL names {repo} correctly and that the token's "
+            f"owner can see it"
+        )
+    elif status is not None and status >= 500:
+        message = f"{forge} failed to {doing} in {repo}: HTTP {status}{said} after {attempts} tries"
+        hint = f"{forge} may be having an outage; re-run the job later"
+    else:
+        code = f"HTTP {status}" if status is not None else "an error"
+        message = f"{forge} refused to {doing} in {repo}: {code}{said}"
+        hint = None
+    return ForgeError(secrets.mask(message), hint=secrets.mask(hint) if hint else None)
+
+
+def network_error(wording: Wording, err: requests.RequestException, *, doing: str) -> ForgeError:
+    host = ""
+    url = err.request.url if err.request is not None else None
+    if isinstance(url, str):
+        host = urlsplit(url).netloc
+    kind = type(err).__name__
+    message = f"could not reach {wording.forge}{f' at {host}' if host else ''} to {doing}: {kind}"
+    return ForgeError(
+        secrets.mask(message),
+        hint="check the network (proxy variables) and the forge API URL (--api-url)",
+    )
