@@ -133,23 +133,6 @@ def commit_message(
     return subject + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"
 
 
-def _escape(path: str) -> str:
-    # Sparse patterns are gitignore globs; a configured path is literal.
-    return "".join("\\" + c if c in "*?[]\\!#" else c for c in path)
-
-
-def _sparse_patterns(repo: GitRepo | None, path: str | None) -> list[str]:
-    """promoter.yaml, plus the service's file, or its directory's files but
-    not its subdirectories (the editors read only the directory's own files)."""
-    patterns = [f"/{name}" for name in CONFIG_FILENAMES]
-    if repo is None or path is None:
-        return patterns
-    rel = path.strip("/")
-    if repo.object_type(rel) == "tree":
-        return [*patterns, f"/{_escape(rel)}/*", f"!/{_escape(rel)}/*/"]
-    return [*patterns, f"/{_escape(rel)}"]
-
-
 def bump(
     request: BumpRequest,
     environ: Mapping[str, str],
@@ -164,7 +147,7 @@ def bump(
             request.repo_url,
             workdir,
             branch=request.branch,
-            sparse=_sparse_patterns(None, None),
+            sparse=[f"/{name}" for name in CONFIG_FILENAMES],
             env=env_vars,
         )
         config = load_config(workdir, shown_as=shown)
@@ -199,7 +182,7 @@ def bump(
                 config = load_config(workdir, shown_as=shown)
             service = config.service(service.name)
             path = config.path_for(service, environment.name)
-            repo.set_sparse(_sparse_patterns(repo, path))
+            repo.checkout_only([*CONFIG_FILENAMES, path])
             edits = plan_set_image(workdir, config, environment.name, service, tag, digest)
             if not edits:
                 result.changes = []

@@ -119,14 +119,39 @@ class GitRepo:
     def out(self, *args: str) -> str:
         return self.run(*args)[1]
 
+    def run_bytes(self, *args: str, doing: str | None = None) -> bytes:
+        """stdout as bytes (archives), raising GitError on failure."""
+        status, out, err = Git(str(self.path)).execute(
+            ["git", *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            env=self.env,
+            stdout_as_string=False,
+            kill_after_timeout=NETWORK_TIMEOUT_S,
+        )
+        if status != 0:
+            detail = secrets.mask(str(err).strip()) or f"exit status {status}"
+            raise GitError(f"{doing or 'git ' + args[0]} failed: {detail}", hint=_hint(str(err)))
+        return bytes(out)
+
     @classmethod
     def clone(
-        cls, url: str, dest: Path, *, branch: str | None, sparse: list[str], env: dict[str, str]
+        cls,
+        url: str,
+        dest: Path,
+        *,
+        branch: str | None,
+        sparse: list[str],
+        env: dict[str, str],
+        shallow: bool = True,
     ) -> GitRepo:
-        """A shallow, blob-less, sparse clone: the cost of a bump does not grow
-        with the size or history of the environment repository."""
+        """A blob-less, sparse clone — shallow for a bump, with full commit
+        history (still no blobs) when history is read: the cost does not grow
+        with the size of the environment repository."""
         clean_url, _, _ = secrets.strip_credentials(url)
-        args = ["clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout"]
+        args = ["clone", "--quiet", "--filter=blob:none", "--no-checkout"]
+        if shallow:
+            args += ["--depth", "1"]
         if branch:
             args += ["--branch", branch]
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -148,10 +173,91 @@ class GitRepo:
     def set_sparse(self, patterns: list[str]) -> None:
         self.run("sparse-checkout", "set", "--no-cone", *patterns, timeout=NETWORK_TIMEOUT_S)
 
+    def checkout_only(self, paths: list[str]) -> None:
+        """Sparse-check-out exactly these files, and of these directories only
+        their own files (the editors never read subdirectories)."""
+        patterns = []
+        for path in paths:
+            rel = _escape(path.strip("/"))
+            if self.object_type(path) == "tree":
+                patterns += [f"/{rel}/*", f"!/{rel}/*/"]
+            else:
+                patterns.append(f"/{rel}")
+        self.set_sparse(patterns)
+
     def object_type(self, path: str) -> str | None:
         """ "tree", "blob" or None: what `path` is at HEAD (no blob download)."""
         listing = self.out("ls-tree", "HEAD", "--", path.strip("/"))
         return listing.split()[1] if listing else None
+
+    def remote_branch(self, branch: str) -> str | None:
+        """Fetch origin's `branch` into refs/remotes/origin/; its sha, or None
+        when the remote has no such branch."""
+        status, _, err = self.run(
+            "fetch",
+            "--quiet",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            check=False,
+        )
+        if status != 0:
+            if "couldn't find remote ref" in err.lower():
+                return None
+            raise GitError(
+                f"fetching branch {branch!r} failed: {secrets.mask(err.strip())}",
+                hint=_hint(err),
+            )
+        return self.out("rev-parse", f"refs/remotes/origin/{branch}")
+
+    def archive(self, ref: str, paths: list[str]) -> bytes:
+        """A tar of `paths` (those that exist) at `ref`."""
+        present = [p for p in paths if self.out("ls-tree", ref, "--", p.strip("/"))]
+        if not present:
+            return b""
+        return self.run_bytes(
+            "archive",
+            "--format=tar",
+            ref,
+            "--",
+            *[p.strip("/") for p in present],
+            doing=f"reading {ref}",
+        )
+
+    def log(self, ref: str, paths: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+        """(sha, committer date ISO, author "name <email>", message), newest first."""
+        args = ["log", "--format=%H%x00%cI%x00%an <%ae>%x00%B%x1e", ref]
+        if paths:
+            args += ["--", *[p.strip("/") for p in paths]]
+        out = self.out(*args)
+        records = []
+        for chunk in out.split("\x1e"):
+            chunk = chunk.strip("\n")
+            if chunk:
+                sha, date, author, message = chunk.split("\x00", 3)
+                records.append((sha, date, author, message))
+        return records
+
+    def switch(self, branch: str, start: str) -> None:
+        """Check out a new (or reset) local `branch` at `start`."""
+        self.run("checkout", "--quiet", "-B", branch, start, timeout=NETWORK_TIMEOUT_S)
+
+    def same_tree(self, a: str, b: str) -> bool:
+        return self.out("rev-parse", f"{a}^{{tree}}") == self.out("rev-parse", f"{b}^{{tree}}")
+
+    def push_branch(self, branch: str, expected: str | None) -> None:
+        """Force-push HEAD to `branch`, but only if the remote branch is still
+        at `expected` (None: must not exist) — never clobber someone's push."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        self.run(
+            "push",
+            "--quiet",
+            lease,
+            "origin",
+            f"HEAD:refs/heads/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"pushing branch {branch!r}",
+        )
 
     def current_branch(self) -> str:
         return self.out("rev-parse", "--abbrev-ref", "HEAD")
@@ -202,6 +308,11 @@ class GitRepo:
             return secrets.mask(f"{verdict}; {err.strip()}" if err.strip() else verdict)
         detail = secrets.mask(f"{out.strip()}\n{err.strip()}".strip())
         raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
+
+
+def _escape(path: str) -> str:
+    # Sparse patterns are gitignore globs; a configured path is literal.
+    return "".join("\\" + c if c in "*?[]\\!#" else c for c in path)
 
 
 def _hint(stderr: str) -> str | None:

@@ -8,6 +8,7 @@ import click
 from promoter import __version__
 from promoter.cli.base import PromoterGroup
 from promoter.cli.commands import bump_cmd, config_group, set_image_cmd, status_cmd
+from promoter.cli.promote_cmds import history_cmd, plan_cmd, promote_cmd, rollback_cmd
 
 
 @click.group(cls=PromoterGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +20,8 @@ def cli() -> None:
     \b
     Exit codes: 0 done or nothing to do; 2 bad input or config;
     3 git or remote failure; 4 push kept being rejected;
-    5 file not readable or writable; 70 internal error.
+    5 file not readable or writable; 6 forge API failure;
+    70 internal error; 130 interrupted.
     """
 
 
@@ -27,6 +29,10 @@ cli.add_command(config_group)
 cli.add_command(set_image_cmd)
 cli.add_command(status_cmd)
 cli.add_command(bump_cmd)
+cli.add_command(plan_cmd)
+cli.add_command(promote_cmd)
+cli.add_command(rollback_cmd)
+cli.add_command(history_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,224 @@
+"""plan, promote, rollback, history."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.config import Config, load_config
+from promoter.envstate import history as env_history
+from promoter.errors import InputError
+from promoter.forges import make_forge
+from promoter.forges.base import Forge
+from promoter.git import GitRepo
+from promoter.history import Deployment
+from promoter.promote import PromoteRequest, local_plan, origin_url, promote, rollback, workspace
+from promoter.propose import ProposalResult
+
+REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
+REPO_DIR = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A local clone (its `origin` is used for pushing).",
+)
+FORGE = click.option(
+    "--forge",
+    type=click.Choice(["github", "gitlab", "none"]),
+    help="Code host (default: from promoter.yaml `forge.type`, else detected from the URL).",
+)
+API_URL = click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
+
+
+def _url(repo_url: str | None, repo: Path | None) -> str:
+    if repo_url and repo:
+        raise InputError("give --repo-url or --repo, not both")
+    if repo_url:
+        return repo_url
+    return origin_url(repo or Path("."))
+
+
+def _describe(r: ProposalResult) -> str:
+    if not r.items:
+        return f"{r.target}: nothing to promote (already up to date)"
+    pr = r.pull_request
+    verb = "opened" if r.created else "updated" if r.updated or r.pushed else "unchanged"
+    where = f"#{pr.number} {pr.url}".strip() if pr and pr.number else r.branch
+    lines = [f"{r.target}: {verb} {where} ({', '.join(i.service for i in r.items)})"]
+    lines += [f"  closed #{n} (superseded)" for n in r.closed]
+    lines += [f"  {a}" for a in r.actions]
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+@click.command("plan")
+@click.option("--from", "source", required=True, help="Source environment.")
+@click.option("--to", "target", required=True, help="Target environment.")
+@click.option("--service", "services", multiple=True, help="Only these services (repeatable).")
+@click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="A local clone of the environment repository.",
+)
+@OUTPUT_OPTION
+def plan_cmd(source: str, target: str, services: tuple[str, ...], repo: Path, output: str) -> None:
+    """What a promotion from one environment to the next would change."""
+    items = local_plan(repo, source, target, services)
+    if output == "json":
+        emit_json([i.to_json() for i in items])
+    elif not items:
+        emit(f"nothing to promote from {source} to {target}")
+    else:
+        for i in items:
+            current = str(i.current) if i.current else "(none)"
+            emit(f"{i.service}: {current} → {i.new}  [{', '.join(i.files)}]")
+
+
+@click.command("promote")
+@click.option("--from", "source", required=True, help="Source environment.")
+@click.option(
+    "--to",
+    "targets",
+    required=True,
+    multiple=True,
+    help="Target environment (repeatable: fan-out).",
+)
+@click.option("--service", "services", multiple=True, help="Services to promote (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Promote every service that differs.")
+@REPO_URL
+@REPO_DIR
+@FORGE
+@API_URL
+@click.option("--draft", is_flag=True, help="Open the pull requests as drafts.")
+@OUTPUT_OPTION
+def promote_cmd(
+    source: str,
+    targets: tuple[str, ...],
+    services: tuple[str, ...],
+    all_: bool,
+    repo_url: str | None,
+    repo: Path | None,
+    forge: str | None,
+    api_url: str | None,
+    draft: bool,
+    output: str,
+) -> None:
+    """Open or update one pull/merge request per target environment."""
+    url = _url(repo_url, repo)
+    environ = dict(os.environ)
+    with workspace(url, environ) as ws:
+        host = _forge(ws.config, forge, url, api_url, environ)
+        results = promote(ws, host, PromoteRequest(source, targets, services, all_, draft))
+    if output == "json":
+        emit_json([r.to_json() for r in results])
+    else:
+        emit("\n".join(_describe(r) for r in results))
+
+
+def _forge(
+    config: Config, kind: str | None, url: str, api_url: str | None, environ: dict[str, str]
+) -> Forge:
+    settings = config.forge
+    return make_forge(
+        kind or (settings.type if settings else None),
+        url,
+        api_url=api_url or (settings.api_url if settings else None),
+        repository=settings.repository if settings else None,
+        environ=environ,
+    )
+
+
+@click.command("rollback")
+@click.option("--env", "env", required=True, help="Environment to roll back.")
+@click.option("--service", "service", required=True, help="Service to roll back.")
+@click.option("--to", "to_tag", help="Tag to go back to (default: the previous version).")
+@REPO_URL
+@REPO_DIR
+@FORGE
+@API_URL
+@OUTPUT_OPTION
+def rollback_cmd(
+    env: str,
+    service: str,
+    to_tag: str | None,
+    repo_url: str | None,
+    repo: Path | None,
+    forge: str | None,
+    api_url: str | None,
+    output: str,
+) -> None:
+    """Open a pull request putting a service back to an earlier version."""
+    url = _url(repo_url, repo)
+    environ = dict(os.environ)
+    with workspace(url, environ) as ws:
+        host = _forge(ws.config, forge, url, api_url, environ)
+        result = rollback(ws, host, env, service, to_tag)
+    if output == "json":
+        emit_json(result.to_json())
+    else:
+        emit(_describe(result))
+
+
+@click.command("history")
+@click.option("--env", "env", required=True, help="Environment.")
+@click.option("--service", "service", help="Only this service.")
+@REPO_URL
+@click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="A local clone (used unless --repo-url is given).",
+)
+@OUTPUT_OPTION
+def history_cmd(
+    env: str, service: str | None, repo_url: str | None, repo: Path, output: str
+) -> None:
+    """What was deployed when, by whom, from which pipeline (commit trailers)."""
+    if repo_url:
+        with workspace(repo_url, dict(os.environ)) as ws:
+            entries = _history(ws.repo, ws.root, env, service, remote=True)
+    else:
+        entries = _history(GitRepo(repo), repo, env, service, remote=False)
+    if output == "json":
+        emit_json([d.to_json() for d in entries])
+    elif not entries:
+        emit(f"no recorded deployments in {env}")
+    else:
+        for d in entries:
+            source = f" from {d.source_env}" if d.source_env else ""
+            pipeline = f"  {d.pipeline}" if d.pipeline else ""
+            emit(
+                f"{d.date}  {d.commit[:10]}  {d.service}  {d.from_ref or '(none)'} → {d.to_ref}"
+                f"  {d.kind}{source}  by {d.author}{pipeline}"
+            )
+
+
+def _history(
+    repo: GitRepo, root: Path, env_name: str, service: str | None, *, remote: bool
+) -> list[Deployment]:
+    config = load_config(root)
+    env = config.environment(env_name)
+    services = [config.service(service)] if service else list(config.services)
+    branch = config.branch_for(env)
+    if remote:
+        ref = f"refs/remotes/origin/{branch}" if branch else "HEAD"
+        if branch:
+            repo.remote_branch(branch)
+    else:
+        ref = branch if branch else "HEAD"
+        for candidate in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
+            if (
+                branch
+                and repo.run("rev-parse", "--verify", "--quiet", candidate, check=False)[0] == 0
+            ):
+                ref = candidate
+                break
+    return env_history(repo, config, env.name, ref, services)

@@ -1,0 +1,76 @@
+"""What was deployed when, read back from the `Promoter-*` commit trailers
+that bump, promote and rollback write.
+
+A squash-merged promotion PR concatenates several commit messages, so a
+message may hold several trailer groups; each starts at `Promoter-Service`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+_TRAILER = re.compile(r"^(Promoter-[A-Za-z-]+):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One version change of one service in one environment."""
+
+    commit: str
+    date: str
+    """Committer date, ISO 8601."""
+    author: str
+    service: str
+    env: str
+    from_ref: str | None
+    to_ref: str
+    kind: str
+    """bump, promotion or rollback."""
+    source_env: str | None = None
+    pipeline: str | None = None
+    source_commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["from"] = data.pop("from_ref")
+        data["to"] = data.pop("to_ref")
+        return data
+
+
+def trailer_groups(message: str) -> list[dict[str, str]]:
+    """The Promoter-* trailers of a message, one dict per service changed."""
+    groups: list[dict[str, str]] = []
+    for key, value in _TRAILER.findall(message):
+        if key == "Promoter-Service" or not groups or key in groups[-1]:
+            groups.append({})
+        groups[-1][key] = value
+    return [g for g in groups if "Promoter-Service" in g and "Promoter-To" in g]
+
+
+def deployments(commit: str, date: str, author: str, message: str) -> list[Deployment]:
+    out = []
+    for g in trailer_groups(message):
+        from_ref = g.get("Promoter-From")
+        out.append(
+            Deployment(
+                commit=commit,
+                date=date,
+                author=author,
+                service=g["Promoter-Service"],
+                env=g.get("Promoter-Env", ""),
+                from_ref=None if from_ref in (None, "", "none") else from_ref,
+                to_ref=g["Promoter-To"],
+                kind=g.get("Promoter-Kind", "bump"),
+                source_env=g.get("Promoter-Source-Env"),
+                pipeline=g.get("Promoter-Pipeline"),
+                source_commit=g.get("Promoter-Source-Commit"),
+            )
+        )
+    return out
+
+
+def format_trailers(pairs: list[tuple[str, str]]) -> str:
+    """Trailer lines; values with line breaks are dropped (they could forge others)."""
+    return "\n".join(f"{k}: {v}" for k, v in pairs if v and "\n" not in v and "\r" not in v)
