@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter import secrets
-from promoter.config import CONFIG_FILENAMES, load_config
+from promoter.config import CONFIG_FILENAMES, Config, Environment, Service, load_config
 from promoter.edit import Change
 from promoter.envrepo import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.errors import GitError, InputError, PushConflictError
+from promoter.forges.base import Forge
 from promoter.git import GitRepo, Identity, auth_environment
+from promoter.history import ci_trailers
 from promoter.images import ImageRef
+from promoter.promotion import PlanItem, same_version
+from promoter.propose import ProposalResult, Workspace, propose
 from promoter.selection import resolve_service
 
 DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
@@ -51,30 +55,11 @@ class BumpResult:
     changes: list[Change] = field(default_factory=list)
     commit: str | None = None
     attempts: int = 0
+    proposal: ProposalResult | None = None
+    """Set when the environment takes changes through pull requests."""
 
 
-def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Pipeline URL and source commit, from whichever CI system we run in."""
-    pipeline = environ.get("PROMOTER_PIPELINE_URL")
-    commit = environ.get("PROMOTER_SOURCE_COMMIT")
-    if not pipeline and environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
-        server = environ.get("GITHUB_SERVER_URL", "https://github.com")
-        pipeline = (
-            f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
-        )
-    pipeline = pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL")
-    commit = (
-        commit
-        or environ.get("GITHUB_SHA")
-        or environ.get("CI_COMMIT_SHA")
-        or environ.get("GIT_COMMIT")
-    )
-    out = []
-    if pipeline:
-        out.append(("Promoter-Pipeline", pipeline))
-    if commit:
-        out.append(("Promoter-Source-Commit", commit))
-    return [(k, v) for k, v in out if "\n" not in v and "\r" not in v]
+ForgeFactory = Callable[[Config], Forge]
 
 
 PLACEHOLDERS = ("service", "env", "tag", "digest", "version", "image", "old")
@@ -138,6 +123,7 @@ def bump(
     environ: Mapping[str, str],
     identity: Identity = DEFAULT_IDENTITY,
     sleep: Callable[[float], None] = time.sleep,
+    forge: ForgeFactory | None = None,
 ) -> BumpResult:
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
@@ -155,6 +141,20 @@ def bump(
         service, tag, digest = resolve_service(
             config, request.service, request.tag, request.digest, request.image
         )
+        if environment.mode == "pull-request" and request.branch is None:
+            if forge is None:
+                raise InputError(
+                    f"environment {environment.name!r} takes changes through pull requests "
+                    "(mode: pull-request), and no forge is configured"
+                )
+            return _bump_by_pull_request(
+                Workspace(repo, workdir, config, repo.current_branch(), identity, environ),
+                forge(config),
+                environment,
+                service,
+                tag,
+                digest,
+            )
         branch = request.branch or config.branch_for(environment) or repo.current_branch()
         if branch != repo.current_branch():
             repo.fetch_reset(branch)
@@ -208,6 +208,33 @@ def bump(
             "and every push was rejected; nothing was pushed",
             hint="raise --retries, or spread the pipelines out",
         )
+
+
+def _bump_by_pull_request(
+    ws: Workspace,
+    forge: Forge,
+    env: Environment,
+    service: Service,
+    tag: str | None,
+    digest: str | None,
+) -> BumpResult:
+    """`mode: pull-request`: the bump becomes (or updates) the environment's
+    PR for the service, the same branch a promotion would use, so a bump and
+    a promotion of one service never compete."""
+    branch = ws.branch_of(env)
+    if branch != ws.repo.current_branch():
+        ws.repo.fetch_reset(branch)
+    ws.repo.checkout_only([*CONFIG_FILENAMES, ws.config.path_for(service, env.name)])
+    deployed = read_deployed(ws.root, ws.config, env.name, service)
+    new = ImageRef(service.image, tag, digest)
+    result = BumpResult(service.name, env.name, branch, attempts=1)
+    if same_version(deployed.image, new):
+        return result
+    item = PlanItem(service.name, env.name, env.name, new, deployed.image, deployed.files)
+    result.proposal = propose(ws, forge, env, [item], kind="bump")
+    old = str(deployed.image) if deployed.image else ""
+    result.changes = [Change(f, 0, old, str(new)) for f in deployed.files]
+    return result
 
 
 def _paths(edits: list[FileEdit]) -> list[str]:

@@ -8,6 +8,7 @@ message may hold several trailer groups; each starts at `Promoter-Service`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -74,3 +75,27 @@ def deployments(commit: str, date: str, author: str, message: str) -> list[Deplo
 def format_trailers(pairs: list[tuple[str, str]]) -> str:
     """Trailer lines; values with line breaks are dropped (they could forge others)."""
     return "\n".join(f"{k}: {v}" for k, v in pairs if v and "\n" not in v and "\r" not in v)
+
+
+def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Pipeline URL and source commit, from whichever CI system we run in."""
+    pipeline = environ.get("PROMOTER_PIPELINE_URL")
+    commit = environ.get("PROMOTER_SOURCE_COMMIT")
+    if not pipeline and environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
+        server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+        pipeline = (
+            f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        )
+    pipeline = pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL")
+    commit = (
+        commit
+        or environ.get("GITHUB_SHA")
+        or environ.get("CI_COMMIT_SHA")
+        or environ.get("GIT_COMMIT")
+    )
+    out = []
+    if pipeline:
+        out.append(("Promoter-Pipeline", pipeline))
+    if commit:
+        out.append(("Promoter-Source-Commit", commit))
+    return [(k, v) for k, v in out if "\n" not in v and "\r" not in v]

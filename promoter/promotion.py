@@ -131,6 +131,9 @@ def title(items: list[PlanItem], kind: str = "promotion") -> str:
     if kind == "rollback":
         item = items[0]
         return f"Roll back {item.service} to {_short(item.new)} in {target}"
+    if kind == "bump":
+        item = items[0]
+        return f"Bump {item.service} to {_short(item.new)} in {target}"
     if len(items) > 3:
         return f"Promote {len(items)} services → {target}"
     what = ", ".join(f"{i.service} {_short(i.new)}" for i in items)
@@ -195,7 +198,7 @@ def record_for(
     notes += list(closed)
     return ProposalRecord(
         kind=kind,
-        source=items[0].source_env if kind != "rollback" else None,
+        source=items[0].source_env if kind == "promotion" else None,
         target=items[0].target_env,
         services={i.service: str(i.new) for i in items},
         superseded=tuple(dict.fromkeys(notes)),
@@ -206,6 +209,10 @@ def body(items: list[PlanItem], record: ProposalRecord) -> str:
     target = record.target
     if record.kind == "rollback":
         intro = f"Rolls **{items[0].service}** in **{target}** back to a version it ran before."
+    elif record.kind == "bump":
+        intro = (
+            f"Bumps **{items[0].service}** in **{target}**, which takes changes by pull request."
+        )
     else:
         intro = f"Promotes from **{record.source}** to **{target}**."
     lines = [

@@ -13,13 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter.bump import ci_trailers
 from promoter.config import CONFIG_FILENAMES, Config, Environment
 from promoter.envrepo import plan_set_image, write_edits
 from promoter.errors import GitError
 from promoter.forges.base import Forge, PullRequest, PullRequestSpec
 from promoter.git import GitRepo, Identity
-from promoter.history import format_trailers
+from promoter.history import ci_trailers, format_trailers
 from promoter.promotion import (
     PlanItem,
     body,
@@ -184,7 +183,7 @@ def _push_branch(
 
 
 def _message(item: PlanItem, kind: str, environ: Mapping[str, str]) -> str:
-    verb = "Roll back" if kind == "rollback" else "Promote"
+    verb = {"rollback": "Roll back", "bump": "Bump"}.get(kind, "Promote")
     subject = f"{verb} {item.service} to {item.new.tag or item.new.digest} in {item.target_env}"
     p = item.provenance
     pairs = [

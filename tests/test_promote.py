@@ -399,3 +399,74 @@ def test_history_reads_bumps_and_promotions(run, tmp_path, no_sleep) -> None:
         ).stdout
     )
     assert [(d["kind"], d["to"]) for d in dev] == [("bump", "ghcr.io/acme/api:1.4.2")]
+
+
+# --- environment modes and half-done runs ---------------------------------------------------
+
+
+def test_bump_into_a_pull_request_environment_opens_a_pr(run, tmp_path, no_sleep) -> None:
+    remote = _remote(tmp_path, GITHUB)
+    config = remote.show("promoter.yaml").replace(
+        "  - name: staging\n    from: dev\n",
+        "  - name: staging\n    from: dev\n    mode: pull-request\n",
+    )
+    work = tmp_path / "cfg"
+    git("clone", "--quiet", remote.url, str(work), cwd=tmp_path)
+    (work / "promoter.yaml").write_text(config)
+    git("commit", "--quiet", "-am", "staging takes PRs", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    before = remote.count()
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        result = run(
+            "bump",
+            "--repo-url",
+            remote.url,
+            "--env",
+            "staging",
+            "--service",
+            "api",
+            "--tag",
+            "9.0.0",
+            "-o",
+            "json",
+            env={"GITHUB_TOKEN": TOKEN},
+        )
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["pull_request"]["branch"] == "promoter/staging/api"
+        (pr,) = gh.open_pulls("main")
+        assert pr["title"] == "Bump api to 9.0.0 in staging"
+        # A promotion of the same service to the same environment reuses that PR.
+        _bump(run, remote, "api", "9.1.0")
+        (promoted,) = _promote(run, remote, "--from", "dev", "--to", "staging", "--service", "api")
+        assert promoted["branch"] == "promoter/staging/api" and promoted["updated"] is True
+        assert len(gh.open_pulls("main")) == 1
+    assert remote.count() == before + 1  # only the dev bump reached main
+    bumped = remote.show("apps/api/overlays/staging/kustomization.yaml", "promoter/staging/api")
+    assert 'newTag: "9.1.0"' in bumped
+
+
+def test_branch_pushed_without_a_pr_is_reused(run, tmp_path, no_sleep) -> None:
+    remote = _remote(tmp_path, GITHUB)
+    _bump(run, remote, "api", "1.4.2")
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        gh.fail(502, {"message": "Server Error"}, times=5, method="POST")  # every retry
+        failed = run(
+            "promote",
+            "--repo-url",
+            remote.url,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--service",
+            "api",
+            env={"GITHUB_TOKEN": TOKEN},
+        )
+        assert failed.exit_code == 6, failed.output
+        assert gh.open_pulls("main") == []
+        pushed = remote.head("promoter/staging/api")
+        (result,) = _promote(run, remote, "--from", "dev", "--to", "staging", "--service", "api")
+        assert result["created"] is True and result["pushed"] is False
+        assert remote.head("promoter/staging/api") == pushed
+        assert len(gh.open_pulls("main")) == 1

@@ -12,9 +12,11 @@ import click
 
 from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump, check_template
 from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
-from promoter.config import branch_problem, load_config
+from promoter.cli.proposals import describe_proposal, make_forge_for
+from promoter.config import Config, branch_problem, load_config
 from promoter.envrepo import FileEdit, plan_set_image, write_edits
 from promoter.errors import InputError
+from promoter.forges.base import Forge
 from promoter.images import parse_reference, validate_digest, validate_tag
 from promoter.selection import resolve_service
 from promoter.status import status_matrix, status_table
@@ -149,6 +151,12 @@ def status_cmd(repo: Path, output: str) -> None:
     show_default=True,
     help="Re-apply and push again this often when the branch moved.",
 )
+@click.option(
+    "--forge",
+    type=click.Choice(["github", "gitlab", "none"]),
+    help="Code host for environments with `mode: pull-request` (default: detected).",
+)
+@click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
 @OUTPUT_OPTION
 def bump_cmd(
     env: str,
@@ -160,6 +168,8 @@ def bump_cmd(
     branch: str | None,
     message: str,
     retries: int,
+    forge: str | None,
+    api_url: str | None,
     output: str,
 ) -> None:
     """Clone only what is needed, set the image, commit with trailers, push;
@@ -187,7 +197,12 @@ def bump_cmd(
         message=message,
         retries=retries,
     )
-    result = bump(request, dict(os.environ))
+    environ = dict(os.environ)
+
+    def forge_for(config: Config) -> Forge:
+        return make_forge_for(config, forge, repo_url, api_url, environ)
+
+    result = bump(request, environ, forge=forge_for)
     if output == "json":
         emit_json(
             {
@@ -200,8 +215,11 @@ def bump_cmd(
                     {"file": c.file, "line": c.line, "old": c.old, "new": c.new}
                     for c in result.changes
                 ],
+                "pull_request": result.proposal.to_json() if result.proposal else None,
             }
         )
+    elif result.proposal is not None:
+        emit(describe_proposal(result.proposal))
     elif result.commit:
         new = result.changes[0].new if result.changes else ""
         emit(

@@ -8,15 +8,13 @@ from pathlib import Path
 import click
 
 from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
-from promoter.config import Config, load_config
+from promoter.cli.proposals import describe_proposal, make_forge_for
+from promoter.config import load_config
 from promoter.envstate import history as env_history
 from promoter.errors import InputError
-from promoter.forges import make_forge
-from promoter.forges.base import Forge
 from promoter.git import GitRepo
 from promoter.history import Deployment
 from promoter.promote import PromoteRequest, local_plan, origin_url, promote, rollback, workspace
-from promoter.propose import ProposalResult
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
 REPO_DIR = click.option(
@@ -39,19 +37,6 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
     if repo_url:
         return repo_url
     return origin_url(repo or Path("."))
-
-
-def _describe(r: ProposalResult) -> str:
-    if not r.items:
-        return f"{r.target}: nothing to promote (already up to date)"
-    pr = r.pull_request
-    verb = "opened" if r.created else "updated" if r.updated or r.pushed else "unchanged"
-    where = f"#{pr.number} {pr.url}".strip() if pr and pr.number else r.branch
-    lines = [f"{r.target}: {verb} {where} ({', '.join(i.service for i in r.items)})"]
-    lines += [f"  closed #{n} (superseded)" for n in r.closed]
-    lines += [f"  {a}" for a in r.actions]
-    lines += [f"  warning: {w}" for w in r.warnings]
-    return "\n".join(lines)
 
 
 @click.command("plan")
@@ -113,25 +98,12 @@ def promote_cmd(
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     with workspace(url, environ) as ws:
-        host = _forge(ws.config, forge, url, api_url, environ)
+        host = make_forge_for(ws.config, forge, url, api_url, environ)
         results = promote(ws, host, PromoteRequest(source, targets, services, all_, draft))
     if output == "json":
         emit_json([r.to_json() for r in results])
     else:
-        emit("\n".join(_describe(r) for r in results))
-
-
-def _forge(
-    config: Config, kind: str | None, url: str, api_url: str | None, environ: dict[str, str]
-) -> Forge:
-    settings = config.forge
-    return make_forge(
-        kind or (settings.type if settings else None),
-        url,
-        api_url=api_url or (settings.api_url if settings else None),
-        repository=settings.repository if settings else None,
-        environ=environ,
-    )
+        emit("\n".join(describe_proposal(r) for r in results))
 
 
 @click.command("rollback")
@@ -157,12 +129,12 @@ def rollback_cmd(
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     with workspace(url, environ) as ws:
-        host = _forge(ws.config, forge, url, api_url, environ)
+        host = make_forge_for(ws.config, forge, url, api_url, environ)
         result = rollback(ws, host, env, service, to_tag)
     if output == "json":
         emit_json(result.to_json())
     else:
-        emit(_describe(result))
+        emit(describe_proposal(result))
 
 
 @click.command("history")

@@ -1,0 +1,35 @@
+"""Forge construction and PR reporting shared by bump, promote and rollback."""
+
+from __future__ import annotations
+
+from promoter.config import Config
+from promoter.forges import make_forge
+from promoter.forges.base import Forge
+from promoter.propose import ProposalResult
+
+
+def make_forge_for(
+    config: Config, kind: str | None, url: str, api_url: str | None, environ: dict[str, str]
+) -> Forge:
+    """Flags win over promoter.yaml's `forge:`; the URL decides the rest."""
+    settings = config.forge
+    return make_forge(
+        kind or (settings.type if settings else None),
+        url,
+        api_url=api_url or (settings.api_url if settings else None),
+        repository=settings.repository if settings else None,
+        environ=environ,
+    )
+
+
+def describe_proposal(r: ProposalResult) -> str:
+    if not r.items:
+        return f"{r.target}: nothing to promote (already up to date)"
+    pr = r.pull_request
+    verb = "opened" if r.created else "updated" if r.updated or r.pushed else "unchanged"
+    where = f"#{pr.number} {pr.url}".strip() if pr and pr.number else r.branch
+    lines = [f"{r.target}: {verb} {where} ({', '.join(i.service for i in r.items)})"]
+    lines += [f"  closed #{n} (superseded)" for n in r.closed]
+    lines += [f"  {a}" for a in r.actions]
+    lines += [f"  warning: {w}" for w in r.warnings]
+    return "\n".join(lines)
