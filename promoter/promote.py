@@ -136,9 +136,14 @@ def _local_snapshot(
     branch = config.branch_for(env)
     if branch is None or branch == current:
         return from_tree(root, config, env, services)
+    return from_ref(repo, config, env, _local_ref(repo, env, branch), services, scratch)
+
+
+def _local_ref(repo: GitRepo, env: Environment, branch: str) -> str:
+    """The freshest ref a local clone has of an environment's branch."""
     for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
         if repo.run("rev-parse", "--verify", "--quiet", ref, check=False)[0] == 0:
-            return from_ref(repo, config, env, ref, services, scratch)
+            return ref
     raise InputError(
         f"environment {env.name!r} lives on branch {branch!r}, which this clone does not have",
         hint=f"git fetch origin {branch}",
@@ -194,6 +199,22 @@ def env_history(
 ) -> list[Deployment]:
     services = [config.service(service)] if service else list(config.services)
     return history(ws_repo, config, env.name, ref, services)
+
+
+def remote_history(ws: Workspace, env_name: str, service: str | None) -> list[Deployment]:
+    env = ws.config.environment(env_name)
+    services = [ws.config.service(service)] if service else list(ws.config.services)
+    return history(ws.repo, ws.config, env.name, _ref(ws, env), services)
+
+
+def local_history(repo_dir: Path, env_name: str, service: str | None) -> list[Deployment]:
+    config = load_config(repo_dir)
+    env = config.environment(env_name)
+    services = [config.service(service)] if service else list(config.services)
+    repo = GitRepo(repo_dir)
+    branch = config.branch_for(env)
+    ref = _local_ref(repo, env, branch) if branch else "HEAD"
+    return history(repo, config, env.name, ref, services)
 
 
 def rollback(

@@ -470,3 +470,18 @@ def test_branch_pushed_without_a_pr_is_reused(run, tmp_path, no_sleep) -> None:
         assert result["created"] is True and result["pushed"] is False
         assert remote.head("promoter/staging/api") == pushed
         assert len(gh.open_pulls("main")) == 1
+
+
+def test_history_from_a_local_clone(run, tmp_path) -> None:
+    remote = _remote(tmp_path, "")
+    _bump(run, remote, "web", "2.0.0")
+    _bump(run, remote, "web", "2.1.0")
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", remote.url, str(clone), cwd=tmp_path)
+    result = run("history", "--repo", str(clone), "--env", "dev", "--service", "web")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "ghcr.io/acme/web:2.0.0 → ghcr.io/acme/web:2.1.0  bump" in lines[0]
+    assert "ghcr.io/acme/web:0.9.0 → ghcr.io/acme/web:2.0.0  bump" in lines[1]
+    assert "https://github.com/acme/api/actions/runs/77" in lines[0]

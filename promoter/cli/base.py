@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from pathlib import Path
 from typing import Any
 
 import click
@@ -56,4 +57,13 @@ OUTPUT_OPTION = click.option(
     default="text",
     show_default=True,
     help="Output format.",
+)
+
+REPO_OPTION = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Working tree (a clone) of the environment repository.",
 )

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump, check_template
-from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
 from promoter.config import Config, branch_problem, load_config
 from promoter.envrepo import FileEdit, plan_set_image, write_edits
@@ -20,16 +20,6 @@ from promoter.forges.base import Forge
 from promoter.images import parse_reference, validate_digest, validate_tag
 from promoter.selection import resolve_service
 from promoter.status import status_matrix, status_table
-
-REPO_OPTION = click.option(
-    "--repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Working tree of the environment repository.",
-)
-
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
-from promoter.config import load_config
-from promoter.envstate import history as env_history
 from promoter.errors import InputError
-from promoter.git import GitRepo
-from promoter.history import Deployment
-from promoter.promote import PromoteRequest, local_plan, origin_url, promote, rollback, workspace
+from promoter.promote import (
+    PromoteRequest,
+    local_history,
+    local_plan,
+    origin_url,
+    promote,
+    remote_history,
+    rollback,
+    workspace,
+)
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
 REPO_DIR = click.option(
@@ -43,14 +48,7 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
 @click.option("--from", "source", required=True, help="Source environment.")
 @click.option("--to", "target", required=True, help="Target environment.")
 @click.option("--service", "services", multiple=True, help="Only these services (repeatable).")
-@click.option(
-    "--repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="A local clone of the environment repository.",
-)
+@REPO_OPTION
 @OUTPUT_OPTION
 def plan_cmd(source: str, target: str, services: tuple[str, ...], repo: Path, output: str) -> None:
     """What a promotion from one environment to the next would change."""
@@ -141,14 +139,7 @@ def rollback_cmd(
 @click.option("--env", "env", required=True, help="Environment.")
 @click.option("--service", "service", help="Only this service.")
 @REPO_URL
-@click.option(
-    "--repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="A local clone (used unless --repo-url is given).",
-)
+@REPO_OPTION
 @OUTPUT_OPTION
 def history_cmd(
     env: str, service: str | None, repo_url: str | None, repo: Path, output: str
@@ -156,9 +147,9 @@ def history_cmd(
     """What was deployed when, by whom, from which pipeline (commit trailers)."""
     if repo_url:
         with workspace(repo_url, dict(os.environ)) as ws:
-            entries = _history(ws.repo, ws.root, env, service, remote=True)
+            entries = remote_history(ws, env, service)
     else:
-        entries = _history(GitRepo(repo), repo, env, service, remote=False)
+        entries = local_history(repo, env, service)
     if output == "json":
         emit_json([d.to_json() for d in entries])
     elif not entries:
@@ -171,26 +162,3 @@ def history_cmd(
                 f"{d.date}  {d.commit[:10]}  {d.service}  {d.from_ref or '(none)'} → {d.to_ref}"
                 f"  {d.kind}{source}  by {d.author}{pipeline}"
             )
-
-
-def _history(
-    repo: GitRepo, root: Path, env_name: str, service: str | None, *, remote: bool
-) -> list[Deployment]:
-    config = load_config(root)
-    env = config.environment(env_name)
-    services = [config.service(service)] if service else list(config.services)
-    branch = config.branch_for(env)
-    if remote:
-        ref = f"refs/remotes/origin/{branch}" if branch else "HEAD"
-        if branch:
-            repo.remote_branch(branch)
-    else:
-        ref = branch if branch else "HEAD"
-        for candidate in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
-            if (
-                branch
-                and repo.run("rev-parse", "--verify", "--quiet", candidate, check=False)[0] == 0
-            ):
-                ref = candidate
-                break
-    return env_history(repo, config, env.name, ref, services)
