@@ -286,7 +286,7 @@ def set_image_in_process(root: Path, env: str, service: str, tag: str) -> tuple[
 
     Returns (seconds in total, seconds of it in load_config)."""
     start = time.perf_counter()
-    config = load_config(root)
+    config = load_config(root, services=[service])  # as the CLI does
     loaded = time.perf_counter()
     environment = config.environment(env)
     chosen, new_tag, new_digest = resolve_service(config, service, tag, None, None)

@@ -27,7 +27,7 @@ from promoter.history import ci_trailers
 from promoter.images import ImageRef
 from promoter.promotion import PlanItem, same_version
 from promoter.propose import ProposalResult, Workspace, propose
-from promoter.selection import resolve_service
+from promoter.selection import needed, resolve_service
 
 DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
 STUCK_LIMIT = 3
@@ -129,6 +129,7 @@ def bump(
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
         shown = secrets.strip_credentials(request.repo_url)[0]
+        services, images = needed(request.service, request.image)
         repo = GitRepo.clone(
             request.repo_url,
             workdir,
@@ -136,7 +137,7 @@ def bump(
             sparse=[f"/{name}" for name in CONFIG_FILENAMES],
             env=env_vars,
         )
-        config = load_config(workdir, shown_as=shown)
+        config = load_config(workdir, shown_as=shown, services=services, images=images)
         environment = config.environment(request.env)
         service, tag, digest = resolve_service(
             config, request.service, request.tag, request.digest, request.image
@@ -158,7 +159,7 @@ def bump(
         branch = request.branch or config.branch_for(environment) or repo.current_branch()
         if branch != repo.current_branch():
             repo.fetch_reset(branch)
-            config = load_config(workdir, shown_as=shown)
+            config = load_config(workdir, shown_as=shown, services=services, images=images)
         result = BumpResult(service.name, environment.name, branch)
         base = repo.head()
         rejection: str | None = None
@@ -179,7 +180,7 @@ def bump(
                         hint="check the server's branch protection and the remote's state",
                     )
                 base = tip
-                config = load_config(workdir, shown_as=shown)
+                config = load_config(workdir, shown_as=shown, services=services, images=images)
             service = config.service(service.name)
             path = config.path_for(service, environment.name)
             repo.checkout_only([*CONFIG_FILENAMES, path])

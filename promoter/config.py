@@ -289,11 +289,20 @@ def _unknown(what: str, name: str, known: list[str], file: str) -> InputError:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(repo_dir: str | os.PathLike[str], *, shown_as: str | None = None) -> Config:
+def load_config(
+    repo_dir: str | os.PathLike[str],
+    *,
+    shown_as: str | None = None,
+    services: Iterable[str] | None = None,
+    images: Iterable[str] | None = None,
+) -> Config:
     """Read and validate `<repo_dir>/promoter.yaml` (or `promoter.yml`).
 
     `shown_as` replaces the directory in messages (a bump's temporary clone
-    means nothing to the user; the repository URL does).
+    means nothing to the user; the repository URL does). `services` and
+    `images` (canonical repositories) say which services the caller needs:
+    from a warm cache only those are loaded, so `config.services` may hold
+    just them. Without a cache entry the whole file is parsed as usual.
     """
     base = os.fspath(repo_dir)
     candidates = [os.path.join(base, name) for name in CONFIG_FILENAMES]
@@ -327,7 +336,7 @@ def load_config(repo_dir: str | os.PathLike[str], *, shown_as: str | None = None
     shown = path if shown_as is None else f"{shown_as}:{os.path.basename(path)}"
     from promoter import config_cache  # imports this module: import late
 
-    cached = config_cache.load(data, shown)
+    cached = config_cache.load(data, shown, services, images)
     if cached is not None:
         return cached
     config = parse_config(text, shown)

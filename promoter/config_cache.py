@@ -2,10 +2,14 @@
 
 A monorepo's promoter.yaml grows with its services (10,000 services is a
 1.3 MB file and 0.6 s to parse and validate), while a `set-image` needs one
-service: with the cache, repeated commands on an unchanged file cost a hash
-and a JSON load. JSON, not pickle: a cache file must never be able to run
-code. Small files are not cached (parsing them is cheaper than the I/O).
-Set PROMOTER_NO_CACHE=1 to switch it off; PROMOTER_CACHE_DIR moves it.
+service. A cache entry is JSON lines: the first holds everything but the
+services plus an index (service name -> byte range, image -> names); each
+further line is one service. A command that names its service reads the
+index and that one line, so its cost hardly grows with the repository.
+
+JSON, not pickle: a cache file must never be able to run code. Small files
+are not cached (parsing them is cheaper than the I/O). Set
+PROMOTER_NO_CACHE=1 to switch it off; PROMOTER_CACHE_DIR moves it.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from promoter import __version__
 from promoter.config import Config, Environment, ForgeSettings, HelmKeys, Service
+from promoter.images import normalise_repository
 
 MIN_CACHED_BYTES = 64 * 1024
 
@@ -42,15 +48,35 @@ def _key(data: bytes, shown: str) -> str:
     return h.hexdigest()
 
 
-def load(data: bytes, shown: str) -> Config | None:
+def load(
+    data: bytes,
+    shown: str,
+    services: Iterable[str] | None = None,
+    images: Iterable[str] | None = None,
+) -> Config | None:
+    """The cached config, or None. With `services`/`images` (canonical
+    repositories), only those services are materialised; None when one of
+    them is not in the index, so the caller's full parse reports it."""
     directory = cache_dir()
     if directory is None or len(data) < MIN_CACHED_BYTES:
         return None
     try:
-        raw = (directory / f"config-{_key(data, shown)}.json").read_text(encoding="utf-8")
-        return _from_json(json.loads(raw))
+        raw = (directory / f"config-{_key(data, shown)}.jsonl").read_bytes()
+        head_end = raw.index(b"\n")
+        head = json.loads(raw[:head_end])
+        index: dict[str, list[int]] = head.pop("index")
+        by_image: dict[str, list[str]] = head.pop("images")
+        if services is None and images is None:
+            names = list(index)
+        else:
+            names = list(services or [])
+            for image in images or []:
+                names += by_image[image]
+        wanted = [index[n] for n in dict.fromkeys(names)]
+        head["services"] = [json.loads(raw[start:end]) for start, end in wanted]
+        return _from_json(head)
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # absent, or from another version: parse again
+        return None  # absent, from another version, or a name it lacks: parse again
 
 
 def store(data: bytes, shown: str, config: Config) -> None:
@@ -60,15 +86,34 @@ def store(data: bytes, shown: str, config: Config) -> None:
     # A cache that cannot be written only costs speed.
     with contextlib.suppress(OSError):
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = json.dumps(_to_json(config))
+        text = _lines(config)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config-")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(text)
-            os.replace(tmp, directory / f"config-{_key(data, shown)}.json")
+            os.replace(tmp, directory / f"config-{_key(data, shown)}.jsonl")
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+def _lines(config: Config) -> bytes:
+    data = _to_json(config)
+    lines = [json.dumps(service).encode() for service in data.pop("services")]
+    names = [s.name for s in config.services]
+    images: dict[str, list[str]] = {}
+    for service in config.services:
+        images.setdefault(normalise_repository(service.image), []).append(service.name)
+    # Offsets depend on the head's length, which holds them: fix the width.
+    index = {n: [0, 0] for n in names}
+    head = {**data, "index": index, "images": images}
+    width = len(json.dumps(head).encode()) + 20 * len(names) + 64
+    offset = width + 1
+    for name, line in zip(names, lines, strict=True):
+        index[name] = [offset, offset + len(line)]
+        offset += len(line) + 1
+    head_bytes = json.dumps(head).encode().ljust(width)
+    return b"\n".join([head_bytes, *lines]) + b"\n"
 
 
 def _fields(obj: Any) -> dict[str, Any]:

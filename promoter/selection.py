@@ -8,6 +8,16 @@ from promoter.errors import InputError
 from promoter.images import parse_reference, validate_digest, validate_tag
 
 
+def needed(service: str | None, image: str | None) -> tuple[list[str] | None, list[str] | None]:
+    """load_config's (services, images) for a command naming these: a warm
+    config cache then loads only what the command touches."""
+    if service is not None:
+        return [service], None
+    if image is not None:
+        return None, [parse_reference(image).canonical]
+    return None, None
+
+
 def resolve_service(
     config: Config,
     service: str | None,

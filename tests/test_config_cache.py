@@ -46,7 +46,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_cached_config_equals_a_fresh_parse(cache: Path, tmp_path: Path, monkeypatch) -> None:
     repo = _big_repo(tmp_path / "repo")
     first = load_config(repo)
-    assert len(list(cache.glob("config-*.json"))) == 1
+    assert len(list(cache.glob("config-*.jsonl"))) == 1
     second = load_config(repo)  # from the cache
     monkeypatch.setenv("PROMOTER_NO_CACHE", "1")
     fresh = load_config(repo)
@@ -69,7 +69,7 @@ def test_changed_file_is_parsed_again(cache: Path, tmp_path: Path) -> None:
 def test_corrupt_cache_entry_is_ignored(cache: Path, tmp_path: Path) -> None:
     repo = _big_repo(tmp_path / "repo")
     expected = load_config(repo)
-    (entry,) = cache.glob("config-*.json")
+    (entry,) = cache.glob("config-*.jsonl")
     entry.write_text('{"version": 1, "environments": "nonsense"')
     assert load_config(repo) == expected
 
@@ -85,6 +85,24 @@ def test_small_files_and_no_cache_write_nothing(cache: Path, tmp_path: Path, mon
 
 def test_cache_entries_are_json_not_code(cache: Path, tmp_path: Path) -> None:
     load_config(_big_repo(tmp_path / "repo"))
-    (entry,) = cache.glob("config-*.json")
-    assert entry.read_text().startswith("{")
+    (entry,) = cache.glob("config-*.jsonl")
+    assert entry.read_text().startswith("{") and "\n{" in entry.read_text()
     assert (tmp_path / "repo" / "promoter.yaml").stat().st_size >= config_cache.MIN_CACHED_BYTES
+
+
+def test_a_named_service_loads_alone_from_a_warm_cache(cache: Path, tmp_path: Path) -> None:
+    repo = _big_repo(tmp_path / "repo")
+    full = load_config(repo)
+    one = load_config(repo, services=["odd"])
+    assert one.services == (full.service("odd"),)
+    assert one.environments == full.environments and one.forge == full.forge
+    by_image = load_config(repo, images=["ghcr.io/acme/svc0042"])
+    assert [s.name for s in by_image.services] == ["svc0042"]
+
+
+def test_a_name_the_cache_lacks_gets_the_full_config(cache: Path, tmp_path: Path) -> None:
+    repo = _big_repo(tmp_path / "repo")
+    load_config(repo)
+    # The caller's "unknown service" message must list the real services.
+    assert len(load_config(repo, services=["nope"]).services) == 1501
+    assert len(load_config(repo, images=["ghcr.io/acme/none"]).services) == 1501

@@ -18,7 +18,7 @@ from promoter.envrepo import FileEdit, plan_set_image, write_edits
 from promoter.errors import InputError
 from promoter.forges.base import Forge
 from promoter.images import parse_reference, validate_digest, validate_tag
-from promoter.selection import resolve_service
+from promoter.selection import needed, resolve_service
 from promoter.status import status_matrix, status_table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,7 +96,8 @@ def set_image_cmd(
 ) -> None:
     """Point a service's image in one environment at a new tag/digest, in the
     working tree (formatting untouched). Already there: no-op, exit 0."""
-    config = load_config(repo)
+    services, images = needed(service, image)
+    config = load_config(repo, services=services, images=images)
     environment = config.environment(env)
     chosen, new_tag, new_digest = resolve_service(config, service, tag, digest, image)
     edits = plan_set_image(repo, config, environment.name, chosen, new_tag, new_digest)
