@@ -32,5 +32,10 @@ echo "== the commit it pushed"
 git -C "$work/view" log -1 --stat --format='%s%n%n%b'
 echo "== promoter status"
 "$PYTHON" -m promoter status --repo "$work/view"
+echo "== promoter plan --from dev --to staging"
+"$PYTHON" -m promoter plan --repo "$work/view" --from dev --to staging
+echo "== promoter promote (a plain git remote: pushes the branch, says what to merge)"
+"$PYTHON" -m promoter promote --repo-url "file://$work/env.git" --from dev --to staging \
+  --service api --forge none
 echo
 echo "environment repository: $work/env.git (working copy: $work/view)"

@@ -113,6 +113,7 @@ def commit_message(
         ("Promoter-Env", env),
         ("Promoter-From", old or "none"),
         ("Promoter-To", str(new)),
+        ("Promoter-Kind", "bump"),
         *ci_trailers(environ),
     ]
     return subject + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"

@@ -61,6 +61,7 @@ def test_bump_commits_and_pushes_with_trailers(run, remote: Remote) -> None:
         "Promoter-Env": "dev",
         "Promoter-From": "ghcr.io/acme/api:1.0.0",
         "Promoter-To": "ghcr.io/acme/api:1.4.2",
+        "Promoter-Kind": "bump",
         "Promoter-Pipeline": "https://github.example/acme/api/actions/runs/4242",
         "Promoter-Source-Commit": "0123abc",
     }

@@ -26,7 +26,10 @@ def describe_proposal(r: ProposalResult) -> str:
     if not r.items:
         return f"{r.target}: nothing to promote (already up to date)"
     pr = r.pull_request
-    verb = "opened" if r.created else "updated" if r.updated or r.pushed else "unchanged"
+    if pr is None or not pr.number:  # no forge API: only the branch moved
+        verb = "pushed" if r.pushed else "unchanged"
+    else:
+        verb = "opened" if r.created else "updated" if r.updated or r.pushed else "unchanged"
     where = f"#{pr.number} {pr.url}".strip() if pr and pr.number else r.branch
     lines = [f"{r.target}: {verb} {where} ({', '.join(i.service for i in r.items)})"]
     lines += [f"  closed #{n} (superseded)" for n in r.closed]
