@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     """A file in the working tree could not be read or written."""
     FORGE = 6
     """The GitHub/GitLab API refused or failed (token scope, repository, outage)."""
+    REGISTRY = 7
+    """An OCI registry refused or failed (credentials, unknown repository, outage)."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
     INTERRUPTED = 130
@@ -114,3 +116,9 @@ class ForgeError(PromoterError):
     """The forge's API refused or failed (after retries)."""
 
     exit_code = ExitCode.FORGE
+
+
+class RegistryError(PromoterError):
+    """An OCI registry refused or failed (after retries)."""
+
+    exit_code = ExitCode.REGISTRY
