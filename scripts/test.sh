@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
+# tests/test_registry.py runs a real OCI registry (distribution) with htpasswd auth.
+{ command -v docker-registry && command -v htpasswd; } >/dev/null ||
+  { apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils; }
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 "$PYTHON" -m ruff check promoter tests benchmarks
