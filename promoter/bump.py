@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from promoter import secrets
 from promoter.config import CONFIG_FILENAMES, Config, Environment, Service, load_config
@@ -27,11 +28,43 @@ from promoter.history import ci_trailers
 from promoter.images import ImageRef
 from promoter.promotion import PlanItem, same_version
 from promoter.propose import ProposalResult, Workspace, propose
+from promoter.registry import RegistryClient
 from promoter.selection import needed, resolve_service
+from promoter.versions import select_latest
 
 DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
 STUCK_LIMIT = 3
 DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
+
+
+@dataclass(frozen=True)
+class TagQuery:
+    """`--latest`: pick the tag from the registry instead of naming it."""
+
+    latest: bool = False
+    constraint: str | None = None
+    pattern: str | None = None
+    extract: str | None = None
+    order: str = "semver"
+    resolve_digest: bool = False
+
+    def check(self) -> None:
+        """Refuse bad options before anything is fetched."""
+        if self.latest:
+            select_latest(
+                [],
+                constraint=self.constraint,
+                pattern=self.pattern,
+                extract=self.extract,
+                order=self.order,
+            )
+        elif self.constraint or self.pattern or self.extract:
+            raise InputError("--constraint, --pattern and --extract go with --latest")
+
+
+class Registry(Protocol):
+    def list_tags(self, repository: str) -> list[str]: ...
+    def resolve_digest(self, ref: ImageRef) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +78,7 @@ class BumpRequest:
     branch: str | None = None
     message: str = DEFAULT_MESSAGE
     retries: int = 20
+    query: TagQuery = TagQuery()
 
 
 @dataclass
@@ -125,6 +159,7 @@ def bump(
     identity: Identity = DEFAULT_IDENTITY,
     sleep: Callable[[float], None] = time.sleep,
     forge: ForgeFactory | None = None,
+    registry: Callable[[], Registry] | None = None,
 ) -> BumpResult:
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
@@ -140,9 +175,12 @@ def bump(
         )
         config = load_config(workdir, shown_as=shown, services=services, images=images)
         environment = config.environment(request.env)
-        service, tag, digest = resolve_service(
-            config, request.service, request.tag, request.digest, request.image
-        )
+        if request.query.latest or request.query.resolve_digest:
+            service, tag, digest = _from_registry(config, request, registry)
+        else:
+            service, tag, digest = resolve_service(
+                config, request.service, request.tag, request.digest, request.image
+            )
         if environment.mode == "pull-request" and request.branch is None:
             if forge is None:
                 raise InputError(
@@ -210,6 +248,40 @@ def bump(
             "and every push was rejected; nothing was pushed",
             hint="raise --retries, or spread the pipelines out",
         )
+
+
+def _from_registry(
+    config: Config, request: BumpRequest, registry: Callable[[], Registry] | None
+) -> tuple[Service, str | None, str | None]:
+    """The tag `--latest` picks, and/or the digest `--resolve-digest` pins."""
+    query = request.query
+    client = registry() if registry is not None else RegistryClient()
+    if query.latest:
+        if request.service is None:
+            raise InputError("--latest needs --service (the image comes from promoter.yaml)")
+        service = config.service(request.service)
+        tags = client.list_tags(service.image)
+        tag = select_latest(
+            tags,
+            constraint=query.constraint,
+            pattern=query.pattern,
+            extract=query.extract,
+            order=query.order,
+        )
+        if tag is None:
+            what = query.constraint or query.pattern or "a release version"
+            raise InputError(
+                f"none of the {len(tags)} tags of {service.image} matches {what}",
+                hint="check the constraint, or list the tags the registry has",
+            )
+        digest = request.digest
+    else:
+        service, tag, digest = resolve_service(
+            config, request.service, request.tag, request.digest, request.image
+        )
+    if query.resolve_digest:
+        digest = client.resolve_digest(ImageRef(service.image, tag))
+    return service, tag, digest
 
 
 def _bump_by_pull_request(

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.bump import DEFAULT_MESSAGE, BumpRequest, bump, check_template
+from promoter.bump import DEFAULT_MESSAGE, BumpRequest, TagQuery, bump, check_template
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
 from promoter.config import Config, branch_problem, load_config
@@ -142,6 +142,20 @@ def status_cmd(repo: Path, output: str) -> None:
     show_default=True,
     help="Re-apply and push again this often when the branch moved.",
 )
+@click.option("--latest", is_flag=True, help="Pick the newest matching tag from the registry.")
+@click.option("--constraint", help="With --latest: a semver range, e.g. '^1.2' or '>=1.2 <2'.")
+@click.option("--pattern", help="With --latest: only tags matching this regular expression.")
+@click.option("--extract", help="With --pattern: what to order by, e.g. '$1' or '$ts'.")
+@click.option(
+    "--order",
+    type=click.Choice(["semver", "numeric", "alpha"]),
+    default="semver",
+    show_default=True,
+    help="With --latest: how tags (or extracted values) compare.",
+)
+@click.option(
+    "--resolve-digest", is_flag=True, help="Pin the chosen tag's digest from the registry."
+)
 @click.option(
     "--forge",
     type=click.Choice(["github", "gitlab", "none"]),
@@ -159,6 +173,12 @@ def bump_cmd(
     branch: str | None,
     message: str,
     retries: int,
+    latest: bool,
+    constraint: str | None,
+    pattern: str | None,
+    extract: str | None,
+    order: str,
+    resolve_digest: bool,
     forge: str | None,
     api_url: str | None,
     output: str,
@@ -177,6 +197,10 @@ def bump_cmd(
         if problem:
             raise InputError(f"--branch: {problem}", hint="give a plain branch name, e.g. main")
     check_template(message)
+    query = TagQuery(latest, constraint, pattern, extract, order, resolve_digest)
+    if latest and (tag or image):
+        raise InputError("--latest picks the tag: give --service without --tag/--image")
+    query.check()
     request = BumpRequest(
         env=env,
         repo_url=repo_url,
@@ -187,6 +211,7 @@ def bump_cmd(
         branch=branch,
         message=message,
         retries=retries,
+        query=query,
     )
     environ = dict(os.environ)
 
