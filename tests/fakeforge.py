@@ -25,6 +25,19 @@ FakeGitHub(allow_auto_merge=False, collaborators={…}) and
 FakeGitLab(has_pipeline=False, users={name: id}) model repository settings;
 `branch_sha=` maps a head branch to its sha (None: no such branch).
 
+For checks and the bot: commit statuses per sha (`statuses`, seeded with
+`add_status(...)`; GitLab refuses to re-post a pending status with its
+400 "Cannot transition status via :enqueue from :pending"), comments / notes
+with ids that can be edited (`add_comment(...)` / `add_note(...)` seed
+other people's, `edits` counts edits), reviews / approvals
+(`add_review(number, user, state, commit_id, submitted_at)` /
+`approve(iid, user)`), teams / groups (FakeGitHub(teams={"org/sre": {"alice"}}),
+FakeGitLab(groups={"acme/sre": {"alice"}})), permissions
+(FakeGitHub(permissions={"bob": "read"}): others are unknown users, 404;
+FakeGitLab(members={"bob": 20}): access levels; others are not members) and
+reactions / award emoji (`reactions`, `award_emoji`: dicts keyed by comment
+id). Comment bodies over the real limits are refused as the forges do.
+
 The fakes answer every URL under their API root (any method), so create the
 RequestsMock with `assert_all_requests_are_fired=False` (the helpers do), and
 register no other mock under that root (`responses` drops a registration
@@ -249,10 +262,14 @@ class FakeGitHub(_Fake):
         allow_auto_merge: bool = True,
         collaborators: set[str] | None = None,
         branch_sha: Callable[[str], str | None] | None = None,
+        teams: dict[str, set[str]] | None = None,
+        permissions: dict[str, str] | None = None,
     ) -> None:
         """collaborators: if given, others cannot be requested as reviewers
         (422) and are silently not assigned, as on GitHub. branch_sha: head
-        branch → sha (None: no such branch → 422 on create); default: made up."""
+        branch → sha (None: no such branch → 422 on create); default: made up.
+        teams: "org/slug" → member logins. permissions: login → role (admin,
+        maintain, write, triage, read, none); logins not listed do not exist."""
         host = urlsplit(api_url)
         if host.netloc == "api.github.com":
             self.web_root = "https://github.com"
@@ -268,6 +285,15 @@ class FakeGitHub(_Fake):
         self.branch_sha = branch_sha or (lambda branch: fake_sha(repo, branch))
         self.pulls: dict[int, JSON] = {}
         self.comments: dict[int, list[JSON]] = {}
+        self.teams = {k.lower(): set(v) for k, v in (teams or {}).items()}
+        self.permissions = dict(permissions or {})
+        self.statuses: dict[str, list[JSON]] = {}
+        """sha → statuses, oldest first (GitHub keeps every one posted)."""
+        self.reviews: dict[int, list[JSON]] = {}
+        self.reactions: dict[int, list[JSON]] = {}
+        """comment id → reactions."""
+        self.edits: dict[int, int] = {}
+        """comment id → times edited."""
         self._next_number = 1
         self._next_id = 1
         self.route("POST", "/graphql", self._graphql)
@@ -283,6 +309,12 @@ class FakeGitHub(_Fake):
         self.route("GET", rf"{r}/issues/(\d+)/comments", self._list_comments)
         self.route("POST", rf"{r}/issues/(\d+)/comments", self._add_comment)
         self.route("PATCH", rf"{r}/issues/comments/(\d+)", self._edit_comment)
+        self.route("POST", rf"{r}/issues/comments/(\d+)/reactions", self._react)
+        self.route("POST", rf"{r}/statuses/([^/]+)", self._create_status)
+        self.route("GET", rf"{r}/commits/([^/]+)/status", self._combined_status)
+        self.route("GET", rf"{r}/pulls/(\d+)/reviews", self._list_reviews)
+        self.route("GET", rf"{r}/collaborators/([^/]+)/permission", self._permission)
+        self.route("GET", r"/orgs/([^/]+)/teams/([^/]+)/members", self._team_members)
 
     # -- for tests ------------------------------------------------------------
 
@@ -328,6 +360,66 @@ class FakeGitHub(_Fake):
 
     def label_names(self, number: int) -> list[str]:
         return [label["name"] for label in self.pulls[number]["labels"]]
+
+    def add_comment(self, number: int, body: str, *, user: str | None = None) -> JSON:
+        """Seed a comment on pull request `number` (by `user`, default: us)."""
+        self._next_id += 1
+        comment = self._comment_json(number, self._next_id, body, user or self.login)
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def add_review(
+        self,
+        number: int,
+        user: str,
+        state: str = "APPROVED",
+        commit_id: str | None = None,
+        submitted_at: str | None = CREATED_AT,
+    ) -> JSON:
+        """Seed a review; commit_id defaults to the PR's current head sha.
+        state PENDING: a draft review (no submitted_at, as on GitHub)."""
+        pr = self.pulls[number]
+        self._next_id += 1
+        review = {
+            "id": self._next_id,
+            "node_id": f"PRR_{self._next_id}",
+            "user": self._user(user),
+            "body": "",
+            "state": state,
+            "html_url": f"{pr['html_url']}#pullrequestreview-{self._next_id}",
+            "pull_request_url": pr["url"],
+            "author_association": "MEMBER",
+            "_links": {"html": {"href": pr["html_url"]}, "pull_request": {"href": pr["url"]}},
+            "submitted_at": None if state == "PENDING" else submitted_at,
+            "commit_id": commit_id or pr["head"]["sha"],
+        }
+        self.reviews.setdefault(number, []).append(review)
+        return review
+
+    def add_status(
+        self, sha: str, context: str, state: str, description: str = "", creator: str = "ci"
+    ) -> JSON:
+        """Seed a commit status, as another tool (`creator`) would post it."""
+        self._next_id += 1
+        status = {
+            "url": f"{self.api_root}/repos/{self.repo}/statuses/{sha}",
+            "avatar_url": None,
+            "id": self._next_id,
+            "node_id": f"SC_{self._next_id}",
+            "state": state,
+            "description": description or None,
+            "target_url": None,
+            "context": context,
+            "created_at": CREATED_AT,
+            "updated_at": CREATED_AT,
+            "creator": self._user(creator),
+        }
+        self.statuses.setdefault(sha, []).append(status)
+        return status
+
+    def latest_statuses(self, sha: str) -> dict[str, JSON]:
+        """context → the latest status posted for it on `sha`."""
+        return {s["context"]: s for s in self.statuses.get(sha, [])}
 
     # -- shapes ---------------------------------------------------------------
 
@@ -579,7 +671,9 @@ class FakeGitHub(_Fake):
         pr["assignee"] = pr["assignees"][0] if pr["assignees"] else None
         return _reply(201, self._issue(pr))
 
-    def _comment_json(self, number: int, comment_id: int, body: str) -> JSON:
+    def _comment_json(
+        self, number: int, comment_id: int, body: str, user: str | None = None
+    ) -> JSON:
         return {
             "id": comment_id,
             "node_id": f"IC_{comment_id}",
@@ -587,10 +681,14 @@ class FakeGitHub(_Fake):
             "html_url": f"{self.web_root}/{self.repo}/pull/{number}#issuecomment-{comment_id}",
             "issue_url": f"{self.api_root}/repos/{self.repo}/issues/{number}",
             "body": body,
-            "user": self._user(self.login),
+            "user": self._user(user or self.login),
             "created_at": CREATED_AT,
             "updated_at": CREATED_AT,
             "author_association": "MEMBER",
+            "reactions": {
+                "url": f"{self.api_root}/repos/{self.repo}/issues/comments/{comment_id}/reactions",
+                "total_count": 0,
+            },
         }
 
     def _list_comments(
@@ -606,18 +704,147 @@ class FakeGitHub(_Fake):
             return self.not_found()
         if not body.get("body"):
             return _invalid("missing_field", "body")
+        if len(body["body"]) > GITHUB_COMMENT_LIMIT:
+            return _too_long("IssueComment")
         self._next_id += 1
         comment = self._comment_json(int(number), self._next_id, body["body"])
         self.comments.setdefault(int(number), []).append(comment)
         return _reply(201, comment)
 
-    def _edit_comment(self, repo: str, comment_id: str, *, body: JSON, **_: Any) -> Reply:
-        for comments in self.comments.values():
+    def _find_comment(self, repo: str, comment_id: str) -> JSON | None:
+        for comments in self.comments.values() if self._ours(repo) else []:
             for comment in comments:
-                if comment["id"] == int(comment_id) and self._ours(repo):
-                    comment["body"] = body["body"]
-                    return _reply(200, comment)
-        return self.not_found()
+                if comment["id"] == int(comment_id):
+                    return comment
+        return None
+
+    def _edit_comment(self, repo: str, comment_id: str, *, body: JSON, **_: Any) -> Reply:
+        comment = self._find_comment(repo, comment_id)
+        if comment is None:
+            return self.not_found()
+        if len(body.get("body") or "") > GITHUB_COMMENT_LIMIT:
+            return _too_long("IssueComment")
+        comment["body"] = body["body"]
+        comment["updated_at"] = "2026-01-02T00:00:00Z"
+        self.edits[comment["id"]] = self.edits.get(comment["id"], 0) + 1
+        return _reply(200, comment)
+
+    def _react(self, repo: str, comment_id: str, *, body: JSON, **_: Any) -> Reply:
+        comment = self._find_comment(repo, comment_id)
+        if comment is None:
+            return self.not_found()
+        content = (body or {}).get("content")
+        if content not in GITHUB_REACTIONS:
+            return _invalid("invalid", "content")
+        reactions = self.reactions.setdefault(comment["id"], [])
+        for reaction in reactions:
+            if reaction["content"] == content and reaction["user"]["login"] == self.login:
+                return _reply(200, reaction)  # GitHub: already there, 200 not 201
+        self._next_id += 1
+        reaction = {
+            "id": self._next_id,
+            "node_id": f"REA_{self._next_id}",
+            "user": self._user(self.login),
+            "content": content,
+            "created_at": CREATED_AT,
+        }
+        reactions.append(reaction)
+        comment["reactions"]["total_count"] = len(reactions)
+        return _reply(201, reaction)
+
+    def _create_status(self, repo: str, sha: str, *, body: JSON, **_: Any) -> Reply:
+        if not self._ours(repo):
+            return self.not_found()
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            return _reply(
+                422,
+                {"message": f"No commit found for SHA: {sha}", "documentation_url": DOCS},
+            )
+        body = body or {}
+        if body.get("state") not in ("error", "failure", "pending", "success"):
+            return _invalid("invalid", "state")
+        if len(body.get("description") or "") > 140:
+            return _reply(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "Status",
+                            "code": "custom",
+                            "field": "description",
+                            "message": "description is too long (maximum is 140 characters)",
+                        }
+                    ],
+                    "documentation_url": DOCS,
+                    "status": "422",
+                },
+            )
+        status = self.add_status(
+            sha,
+            body.get("context") or "default",
+            body["state"],
+            body.get("description") or "",
+            creator=self.login,
+        )
+        status["target_url"] = body.get("target_url")
+        return _reply(201, status)
+
+    def _combined_status(
+        self, repo: str, ref: str, *, query: dict[str, str], url: str, **_: Any
+    ) -> Reply:
+        if not self._ours(repo):
+            return self.not_found()
+        latest = sorted(self.latest_statuses(ref).values(), key=lambda s: -s["id"])
+        states = {s["state"] for s in latest}
+        if states & {"error", "failure"}:
+            combined = "failure"
+        elif "pending" in states or not latest:
+            combined = "pending"
+        else:
+            combined = "success"
+        chunk, page, last = _page(latest, query, 30)
+        api = f"{self.api_root}/repos/{self.repo}"
+        answer = {
+            "state": combined,
+            "statuses": chunk,
+            "sha": ref,
+            "total_count": len(latest),
+            "repository": {"full_name": self.repo, "url": api},
+            "commit_url": f"{api}/commits/{ref}",
+            "url": f"{api}/commits/{ref}/status",
+        }
+        return _reply(200, answer, {"Link": _link(url, query, page, last)} if last > 1 else {})
+
+    def _list_reviews(
+        self, repo: str, number: str, *, query: dict[str, str], url: str, **_: Any
+    ) -> Reply:
+        if self._pull(repo, number) is None:
+            return self.not_found()
+        chunk, page, last = _page(self.reviews.get(int(number), []), query, 30)
+        return _reply(200, chunk, {"Link": _link(url, query, page, last)} if last > 1 else {})
+
+    def _permission(self, repo: str, login: str, **_: Any) -> Reply:
+        login = unquote(login)
+        if not self._ours(repo) or login not in self.permissions:
+            return self.not_found()
+        role = self.permissions[login]
+        # `permission` is the legacy base role; `role_name` the full one.
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        if legacy not in ("admin", "write", "read", "none"):
+            legacy = "read"  # a custom role, based on read here
+        user = {**self._user(login), "permissions": {}, "role_name": role}
+        return _reply(200, {"permission": legacy, "role_name": role, "user": user})
+
+    def _team_members(
+        self, org: str, slug: str, *, query: dict[str, str], url: str, **_: Any
+    ) -> Reply:
+        members = self.teams.get(f"{org}/{slug}".lower())
+        if members is None:
+            return self.not_found()
+        users = [self._user(login) for login in sorted(members)]
+        chunk, page, last = _page(users, query, 30)
+        return _reply(200, chunk, {"Link": _link(url, query, page, last)} if last > 1 else {})
 
     def _graphql(self, *, body: JSON, **_: Any) -> Reply:
         payload = body or {}
@@ -653,6 +880,27 @@ class FakeGitHub(_Fake):
 
 
 DOCS = "https://docs.github.com/rest"
+GITHUB_COMMENT_LIMIT = 65_536
+GITHUB_REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+
+
+def _too_long(resource: str) -> Reply:
+    return _reply(
+        422,
+        {
+            "message": "Validation Failed",
+            "errors": [
+                {
+                    "resource": resource,
+                    "code": "custom",
+                    "field": "body",
+                    "message": f"body is too long (maximum is {GITHUB_COMMENT_LIMIT} characters)",
+                }
+            ],
+            "documentation_url": DOCS,
+            "status": "422",
+        },
+    )
 
 
 def _invalid(code: str, fieldname: str) -> Reply:
@@ -706,19 +954,36 @@ class FakeGitLab(_Fake):
         has_pipeline: bool = True,
         project_id: int = 42,
         branch_sha: Callable[[str], str | None] | None = None,
+        groups: dict[str, set[str]] | None = None,
+        members: dict[str, int] | None = None,
     ) -> None:
         """users: username → id known to the instance (besides `username`).
-        has_pipeline: False makes `merge_when_pipeline_succeeds` answer 405."""
+        has_pipeline: False makes `merge_when_pipeline_succeeds` answer 405.
+        groups: full group path → usernames. members: username → the access
+        level (50 owner … 10 guest) in the project, inherited ones included.
+        Users named in groups or members are made known to the instance."""
         super().__init__(rsps, f"{url.rstrip('/')}/api/v4", token)
         self.url = url.rstrip("/")
         self.project = project
         self.project_id = project_id
         self.username = username
         self.users = {username: 1, **(users or {})}
+        self.groups = {k.lower(): set(v) for k, v in (groups or {}).items()}
+        self.members = dict(members or {})
+        for name in sorted({*self.members, *(u for g in self.groups.values() for u in g)}):
+            self.users.setdefault(name, 100 + len(self.users))
         self.has_pipeline = has_pipeline
         self.branch_sha = branch_sha or (lambda branch: fake_sha(project, branch))
         self.mrs: dict[int, JSON] = {}
         self.notes: dict[int, list[JSON]] = {}
+        self.statuses: dict[str, list[JSON]] = {}
+        """sha → commit statuses, oldest first (retried ones included)."""
+        self.approvals: dict[int, list[JSON]] = {}
+        """iid → approved_by entries."""
+        self.award_emoji: dict[int, list[JSON]] = {}
+        """note id → award emoji."""
+        self.edits: dict[int, int] = {}
+        """note id → times edited."""
         self._next_iid = 1
         self._next_id = 1
         p = r"/projects/([^/]+)/merge_requests"
@@ -730,6 +995,12 @@ class FakeGitLab(_Fake):
         self.route("GET", rf"{p}/(\d+)/notes", self._list_notes)
         self.route("POST", rf"{p}/(\d+)/notes", self._add_note)
         self.route("PUT", rf"{p}/(\d+)/notes/(\d+)", self._edit_note)
+        self.route("POST", rf"{p}/(\d+)/notes/(\d+)/award_emoji", self._award)
+        self.route("GET", rf"{p}/(\d+)/approvals", self._approvals)
+        self.route("POST", r"/projects/([^/]+)/statuses/([^/]+)", self._create_status)
+        self.route("GET", r"/projects/([^/]+)/repository/commits/([^/]+)/statuses", self._statuses)
+        self.route("GET", r"/projects/([^/]+)/members/all/(\d+)", self._member)
+        self.route("GET", r"/groups/([^/]+)/members/all", self._group_members)
         self.route("GET", r"/users", self._users)
 
     # -- for tests ------------------------------------------------------------
@@ -765,6 +1036,54 @@ class FakeGitLab(_Fake):
         self.mrs[iid].update(
             state="merged", merged_at=CREATED_AT, merged_by=self._user(self.username)
         )
+
+    def add_note(
+        self, iid: int, body: str, *, author: str | None = None, system: bool = False
+    ) -> JSON:
+        """Seed a note on merge request `iid` (by `author`, default: us);
+        system: one of GitLab's own ("added 1 commit")."""
+        self._next_id += 1
+        note = self._note_json(iid, self._next_id, body, author or self.username)
+        note["system"] = system
+        self.notes.setdefault(iid, []).append(note)
+        return note
+
+    def approve(self, iid: int, user: str, approved_at: str | None = CREATED_AT) -> None:
+        """`user` approves merge request `iid` (approved_at None: an older
+        GitLab that does not say when)."""
+        self.users.setdefault(user, 100 + len(self.users))
+        entry: JSON = {"user": self._user(user)}
+        if approved_at is not None:
+            entry["approved_at"] = approved_at
+        self.approvals.setdefault(iid, []).append(entry)
+
+    def add_status(
+        self, sha: str, name: str, status: str, description: str = "", ref: str = "main"
+    ) -> JSON:
+        """Seed a commit status, as a pipeline job or another tool would."""
+        self._next_id += 1
+        entry = {
+            "id": self._next_id,
+            "sha": sha,
+            "ref": ref,
+            "status": status,
+            "name": name,
+            "target_url": None,
+            "description": description or None,
+            "created_at": CREATED_AT,
+            "started_at": None,
+            "finished_at": None,
+            "allow_failure": False,
+            "coverage": None,
+            "pipeline_id": 1,
+            "author": self._user(self.username),
+        }
+        self.statuses.setdefault(sha, []).append(entry)
+        return entry
+
+    def latest_statuses(self, sha: str) -> dict[str, JSON]:
+        """name → the latest status with that name on `sha`."""
+        return {s["name"]: s for s in self.statuses.get(sha, [])}
 
     # -- shapes ---------------------------------------------------------------
 
@@ -991,12 +1310,12 @@ class FakeGitLab(_Fake):
         self.merge(mr["iid"])
         return _reply(200, mr)
 
-    def _note_json(self, iid: int, note_id: int, body: str) -> JSON:
+    def _note_json(self, iid: int, note_id: int, body: str, author: str | None = None) -> JSON:
         return {
             "id": note_id,
             "type": None,
             "body": body,
-            "author": self._user(self.username),
+            "author": self._user(author or self.username),
             "created_at": CREATED_AT,
             "updated_at": CREATED_AT,
             "system": False,
@@ -1014,16 +1333,10 @@ class FakeGitLab(_Fake):
     ) -> Reply:
         if self._mr(project, iid) is None:
             return self.not_found()
-        chunk, page, last = _page(self.notes.get(int(iid), []), query, 20)
-        return _reply(
-            200,
-            chunk,
-            {
-                "X-Page": str(page),
-                "X-Total-Pages": str(last),
-                "X-Next-Page": str(page + 1) if page < last else "",
-            },
-        )
+        notes = list(self.notes.get(int(iid), []))
+        if query.get("sort", "desc") == "desc":  # GitLab's default: newest first
+            notes.reverse()
+        return _paged(notes, query, url)
 
     def _add_note(self, project: str, iid: str, *, body: JSON, **_: Any) -> Reply:
         mr = self._mr(project, iid)
@@ -1031,18 +1344,174 @@ class FakeGitLab(_Fake):
             return self.not_found()
         if not (body or {}).get("body"):
             return _reply(400, {"error": "body is missing"})
+        if len(body["body"]) > GITLAB_NOTE_LIMIT:
+            return _note_too_long()
         self._next_id += 1
         note = self._note_json(int(iid), self._next_id, body["body"])
         self.notes.setdefault(int(iid), []).append(note)
         mr["user_notes_count"] += 1
         return _reply(201, note)
 
-    def _edit_note(self, project: str, iid: str, note_id: str, *, body: JSON, **_: Any) -> Reply:
+    def _note(self, project: str, iid: str, note_id: str) -> JSON | None:
         for note in self.notes.get(int(iid), []) if self._ours(project) else []:
             if note["id"] == int(note_id):
-                note["body"] = body["body"]
-                return _reply(200, note)
-        return self.not_found()
+                return note
+        return None
+
+    def _edit_note(self, project: str, iid: str, note_id: str, *, body: JSON, **_: Any) -> Reply:
+        note = self._note(project, iid, note_id)
+        if note is None:
+            return self.not_found()
+        if len((body or {}).get("body") or "") > GITLAB_NOTE_LIMIT:
+            return _note_too_long()
+        note["body"] = body["body"]
+        note["updated_at"] = "2026-01-02T00:00:00.000Z"
+        self.edits[note["id"]] = self.edits.get(note["id"], 0) + 1
+        return _reply(200, note)
+
+    def _award(self, project: str, iid: str, note_id: str, *, body: JSON, **_: Any) -> Reply:
+        note = self._note(project, iid, note_id)
+        if note is None:
+            return _reply(404, {"message": "404 Note Not Found"})
+        name = (body or {}).get("name")
+        if not name:
+            return _reply(400, {"error": "name is missing"})
+        awards = self.award_emoji.setdefault(note["id"], [])
+        if any(a["name"] == name and a["user"]["username"] == self.username for a in awards):
+            # What GitLab answers a repeated award (not_found! with the
+            # validation message).
+            return _reply(404, {"message": "404 Award Emoji Name has already been taken Not Found"})
+        self._next_id += 1
+        award = {
+            "id": self._next_id,
+            "name": name,
+            "user": self._user(self.username),
+            "created_at": CREATED_AT,
+            "updated_at": CREATED_AT,
+            "awardable_id": note["id"],
+            "awardable_type": "Note",
+        }
+        awards.append(award)
+        return _reply(201, award)
+
+    def _approvals(self, project: str, iid: str, **_: Any) -> Reply:
+        mr = self._mr(project, iid)
+        if mr is None:
+            return self.not_found()
+        approved_by = self.approvals.get(mr["iid"], [])
+        keys = ("id", "iid", "project_id", "title", "description", "state", "created_at")
+        return _reply(
+            200,
+            {
+                **{k: mr[k] for k in keys},
+                "updated_at": mr["updated_at"],
+                "merge_status": mr["merge_status"],
+                "approved": bool(approved_by),
+                "approvals_required": 0,
+                "approvals_left": 0,
+                "require_password_to_approve": False,
+                "approved_by": approved_by,
+                "suggested_approvers": [],
+                "approvers": [],
+                "approver_groups": [],
+                "user_has_approved": any(
+                    a["user"]["username"] == self.username for a in approved_by
+                ),
+                "user_can_approve": True,
+                "approval_rules_left": [],
+                "has_approval_rules": False,
+                "merge_request_approvers_available": False,
+                "multiple_approval_rules_available": False,
+            },
+        )
+
+    def _create_status(self, project: str, sha: str, *, body: JSON, **_: Any) -> Reply:
+        if not self._ours(project):
+            return self._project_missing()
+        body = body or {}
+        state = body.get("state")
+        events = {
+            "pending": "enqueue",
+            "running": "run",
+            "success": "succeed",
+            "failed": "drop",
+            "canceled": "cancel",
+            "skipped": "skip",
+        }
+        if state not in events:
+            return _reply(400, {"error": "state does not have a valid value"})
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            return _reply(404, {"message": "404 References Not Found"})
+        name = body.get("name") or body.get("context") or "default"
+        # GitLab reuses a pending/running status of the same name and moves
+        # it through its state machine; a finished one is kept and a new one
+        # made. pending→pending and running→running are not transitions.
+        current = next(
+            (
+                s
+                for s in reversed(self.statuses.get(sha, []))
+                if s["name"] == name and s["status"] in ("pending", "running")
+            ),
+            None,
+        )
+        if current is not None:
+            if current["status"] == state or (
+                state == "pending" and current["status"] == "running"
+            ):
+                event = events[state]
+                return _reply(
+                    400,
+                    {
+                        "message": f"Cannot transition status via :{event} from "
+                        f":{current['status']} (Reason(s): Status cannot transition via "
+                        f'"{event}")'
+                    },
+                )
+            entry = current
+            entry["status"] = state
+        else:
+            entry = self.add_status(sha, name, state, ref=body.get("ref") or "main")
+        entry["description"] = body.get("description")
+        entry["target_url"] = body.get("target_url")
+        return _reply(201, entry)
+
+    def _statuses(
+        self, project: str, sha: str, *, query: dict[str, str], url: str, **_: Any
+    ) -> Reply:
+        if not self._ours(project):
+            return self._project_missing()
+        items = self.statuses.get(sha, [])
+        if query.get("all") not in ("true", "1"):
+            items = sorted(self.latest_statuses(sha).values(), key=lambda s: s["id"])
+        return _paged(items, query, url)
+
+    def _member(self, project: str, user_id: str, **_: Any) -> Reply:
+        if not self._ours(project):
+            return self._project_missing()
+        names = {uid: name for name, uid in self.users.items()}
+        name = names.get(int(user_id))
+        if name is None or name not in self.members:
+            return _reply(404, {"message": "404 Not found"})
+        return _reply(
+            200,
+            {
+                **self._user(name),
+                "access_level": self.members[name],
+                "created_at": CREATED_AT,
+                "expires_at": None,
+                "membership_state": "active",
+            },
+        )
+
+    def _group_members(self, group: str, *, query: dict[str, str], url: str, **_: Any) -> Reply:
+        members = self.groups.get(unquote(group).lower())
+        if members is None:
+            return _reply(404, {"message": "404 Group Not Found"})
+        items = [
+            {**self._user(name), "access_level": 30, "membership_state": "active"}
+            for name in sorted(members)
+        ]
+        return _paged(items, query, url)
 
     def _users(self, *, query: dict[str, str], **_: Any) -> Reply:
         name = query.get("username")
@@ -1050,6 +1519,32 @@ class FakeGitLab(_Fake):
             return _reply(200, [self._user(n) for n in self.users])
         match = [self._user(n) for n in self.users if n.lower() == name.lower()]
         return _reply(200, match)
+
+
+GITLAB_NOTE_LIMIT = 1_000_000
+
+
+def _note_too_long() -> Reply:
+    return _reply(
+        400, {"message": {"note": [f"is too long (maximum is {GITLAB_NOTE_LIMIT} characters)"]}}
+    )
+
+
+def _paged(items: list[JSON], query: dict[str, str], url: str) -> Reply:
+    """A GitLab list answer: X-* pagination headers and a Link header (which
+    python-gitlab follows)."""
+    chunk, page, last = _page(items, query, 20)
+    per_page = max(1, min(100, int(query.get("per_page", 20))))
+    headers = {
+        "X-Page": str(page),
+        "X-Per-Page": str(per_page),
+        "X-Total": str(len(items)),
+        "X-Total-Pages": str(last),
+        "X-Next-Page": str(page + 1) if page < last else "",
+        "X-Prev-Page": str(page - 1) if page > 1 else "",
+        "Link": _link(url, query, page, last),
+    }
+    return _reply(200, chunk, headers)
 
 
 # ---------------------------------------------------------------------------

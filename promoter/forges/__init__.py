@@ -12,13 +12,22 @@ from typing import TYPE_CHECKING
 
 from promoter import secrets
 from promoter.errors import ForgeError, InputError
-from promoter.forges.base import Forge, ForgeResult, PullRequest, PullRequestSpec
+from promoter.forges.base import (
+    Approval,
+    CommentResult,
+    Forge,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+)
 from promoter.forges.remote import KINDS, api_base, detect_kind, parse_remote, repository_slug
 
 if TYPE_CHECKING:
     from promoter.forges.http import RetryPolicy
 
 __all__ = [
+    "Approval",
+    "CommentResult",
     "Forge",
     "ForgeResult",
     "PullRequest",

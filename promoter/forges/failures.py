@@ -36,8 +36,15 @@ def status_error(
     doing: str,
     repo: str,
     attempts: int,
+    subject: str | None = None,
+    needs: str | None = None,
 ) -> ForgeError:
-    """`doing` completes "could not ...", e.g. "list pull requests into staging"."""
+    """`doing` completes "could not ...", e.g. "list pull requests into staging".
+
+    subject: what else a 404 may mean is missing, besides the repository
+    (e.g. "pull request #7 in acme/env", "team acme/sre"); needs: what the
+    token needs for this call when it is not `wording.scopes` (e.g. `read:org`).
+    """
     forge = wording.forge
     said = f" ({detail})" if detail else ""
     if status == 401:
@@ -45,7 +52,12 @@ def status_error(
         hint = f"create a new token and set it in {wording.token_variables}"
     elif status == 403:
         message = f"{forge} refused to {doing} in {repo}{said}: the token lacks permission"
-        hint = f"the token needs {wording.scopes} on {repo}"
+        hint = f"the token needs {needs or wording.scopes} on {repo}"
+    elif status == 404 and subject:
+        # A 404 does not say which part of the path is missing; naming only
+        # the repository would send people looking in the wrong place.
+        message = f"{forge} found no {subject}{said}: it does not exist or the token cannot see it"
+        hint = f"check that {subject} exists" + (f"; the token needs {needs}" if needs else "")
     elif status == 404:
         message = (
             f"{forge} found no {wording.repo_word} {repo} while trying to {doing}{said}: "

@@ -10,27 +10,60 @@ On update we send title/body only if they differ and add only missing labels.
 Reviewers, assignees, draft state and auto-merge are set when the PR is opened
 and left alone afterwards: re-requesting a review re-pings people who already
 reviewed, and a human may have changed them on purpose.
+
+For `promoter check` and the bot, requests per call: get_pull_request 1,
+set_status 1, commit_statuses 1 (per 100 contexts), upsert_comment 1 list per
+100 comments + at most 1 write (an unchanged comment: the list only),
+approvals 1 per 100 reviews, team_members 1 per 100 members and team (then
+cached), permission 1, add_reaction 1. Where PyGithub would fetch an object
+first (a commit before posting its status) or drops a field we need (the
+role name of a permission), we call its requester directly.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from github import Github, GithubException
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest as GhPullRequest
 from github.Requester import HTTPSRequestsConnectionClass
+from github.Team import Team
 
 from promoter import secrets
 from promoter.errors import ForgeError
-from promoter.forges.base import ForgeResult, PullRequest, PullRequestSpec
+from promoter.forges.base import (
+    PERMISSIONS,
+    STATUS_STATES,
+    Approval,
+    CommentResult,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+    short_description,
+)
+from promoter.forges.common import (
+    Marked,
+    check_reaction,
+    check_state,
+    check_sticky,
+    parse_time,
+    pick_sticky,
+    same_text,
+)
 from promoter.forges.failures import Wording, network_error, status_error
 from promoter.forges.http import USER_AGENT, RetryPolicy, build_session
 
 T = TypeVar("T")
+
+# GitHub: "Body is too long (maximum is 65536 characters)".
+MAX_COMMENT_LENGTH = 65_536
+_READ_ORG = "`read:org` (classic token) or `members: read` (fine-grained token / GitHub App)"
 
 WORDING = Wording(
     forge="GitHub",
@@ -125,6 +158,7 @@ class GitHubForge:
     https://HOST/api/v3 for GitHub Enterprise Server."""
 
     name = "github"
+    max_comment_length = MAX_COMMENT_LENGTH
 
     def __init__(
         self,
@@ -157,6 +191,10 @@ class GitHubForge:
         )
         _route_through(self._github, self._session, self.api_url.split("://", 1)[0])
         self._repo = self._github.get_repo(repository)  # lazy: no request
+        self._teams: dict[str, set[str]] = {}
+        self._me: str | None = None
+        """Our own login, once a comment we wrote told us (GET /user would cost
+        a request, and fails for GitHub App installation tokens)."""
 
     @property
     def request_count(self) -> int:
@@ -165,13 +203,35 @@ class GitHubForge:
 
     # -- helpers ------------------------------------------------------------
 
-    def _call(self, doing: str, action: Callable[[], T]) -> T:
+    def _call(
+        self,
+        doing: str,
+        action: Callable[[], T],
+        *,
+        subject: str | None = None,
+        needs: str | None = None,
+    ) -> T:
         try:
             return action()
         except GithubException as err:
-            raise self._error(err, doing) from err
+            raise self._error(err, doing, subject=subject, needs=needs) from err
         except requests.RequestException as err:
             raise network_error(WORDING, err, doing=doing) from err
+
+    def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Any:
+        """One REST call below the repository's URL, through PyGithub's requester
+        (so our session, and PyGithub's exceptions for _call to translate)."""
+        _, answer = self._github.requester.requestJsonAndCheck(
+            method, f"{self._repo.url}{path}", parameters=parameters, input=data
+        )
+        return answer
 
     def _tolerating_422(self, doing: str, action: Callable[[], object]) -> str | None:
         """Run `action`; a 422 (GitHub refused the data) comes back as its text."""
@@ -184,7 +244,14 @@ class GitHubForge:
             raise
         return None
 
-    def _error(self, err: GithubException, doing: str) -> ForgeError:
+    def _error(
+        self,
+        err: GithubException,
+        doing: str,
+        *,
+        subject: str | None = None,
+        needs: str | None = None,
+    ) -> ForgeError:
         return status_error(
             WORDING,
             err.status,
@@ -192,6 +259,8 @@ class GitHubForge:
             doing=doing,
             repo=self.repository,
             attempts=self._session.policy.attempts,
+            subject=subject,
+            needs=needs,
         )
 
     def _handle(self, number: int, node_id: str | None = None) -> GhPullRequest:
@@ -228,6 +297,7 @@ class GitHubForge:
             labels=tuple(label.name for label in raw.labels),
             author=raw.user.login if raw.user is not None else None,
             head_sha=raw.head.sha,
+            merged_at=parse_time(raw.merged_at),
         )
 
     # -- Forge --------------------------------------------------------------
@@ -296,6 +366,169 @@ class GitHubForge:
     def comment(self, pr: PullRequest, body: str) -> None:
         handle = self._handle(pr.number)
         self._call(f"comment on #{pr.number}", lambda: handle.create_issue_comment(body))
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        # get_pull is lazy; converting reads its fields: one GET.
+        return self._call(
+            f"read pull request #{number}",
+            lambda: self._convert(self._repo.get_pull(number)),
+            subject=f"pull request #{number} in {self.repository}",
+        )
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None:
+        data: dict[str, Any] = {
+            "state": check_state(state),
+            "context": context,
+            "description": short_description(description),
+        }
+        if target_url:
+            data["target_url"] = target_url
+        # Re-posting a state GitHub already has simply adds an entry: no error.
+        self._call(
+            f"set status {context} on {sha[:12]}",
+            lambda: self._api("POST", f"/statuses/{sha}", data=data),
+            needs="`repo:status` (classic token) or `statuses: write` (fine-grained / App)",
+        )
+
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        def fetch() -> dict[str, str]:
+            found: dict[str, str] = {}
+            page = 1
+            while True:
+                # The combined status already holds the latest state per
+                # context; it pages its `statuses` (30 unless asked for more).
+                parameters: dict[str, Any] = {"per_page": 100}
+                if page > 1:
+                    parameters["page"] = page
+                answer = self._api("GET", f"/commits/{sha}/status", parameters=parameters)
+                statuses = answer.get("statuses") or []
+                for item in statuses:
+                    state = str(item.get("state"))
+                    found.setdefault(
+                        str(item["context"]), state if state in STATUS_STATES else "error"
+                    )
+                if not statuses or len(found) >= int(answer.get("total_count") or 0):
+                    return found
+                page += 1
+
+        return self._call(f"read the statuses of {sha[:12]}", fetch)
+
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
+        check_sticky(marker, body, self.max_comment_length, "GitHub")
+        handle = self._handle(pr.number)
+
+        def marked() -> Iterator[Marked]:
+            # Issue comments come oldest first; pages are fetched as we go.
+            for raw in handle.get_issue_comments():
+                if marker in (raw.body or ""):
+                    author = raw.user.login if raw.user is not None else None
+                    yield Marked(raw.id, author, raw.body or "")
+
+        found = self._call(
+            f"list the comments on #{pr.number}", lambda: pick_sticky(marked(), self._me)
+        )
+        if found is None:
+            made = self._call(f"comment on #{pr.number}", lambda: handle.create_issue_comment(body))
+            self._learn(made)
+            return CommentResult(made.id, created=True, updated=False)
+        if same_text(found.body, body):
+            return CommentResult(found.id, created=False, updated=False)
+        comment = self._comment(found.id)
+        self._call(f"edit comment {found.id} on #{pr.number}", lambda: comment.edit(body))
+        self._learn(comment)
+        return CommentResult(found.id, created=False, updated=True)
+
+    def approvals(self, pr: PullRequest) -> list[Approval]:
+        handle = self._handle(pr.number)
+
+        def fetch() -> list[Approval]:
+            out = []
+            for review in handle.get_reviews():
+                if review.state == "PENDING":  # a draft review, not given yet
+                    continue
+                out.append(
+                    Approval(
+                        # A deleted account shows as null; GitHub calls it "ghost".
+                        user=review.user.login if review.user is not None else "ghost",
+                        state=review.state,
+                        commit_sha=review.commit_id,
+                        submitted_at=parse_time(review.submitted_at),
+                    )
+                )
+            return out
+
+        return self._call(f"list the reviews of #{pr.number}", fetch)
+
+    def team_members(self, team: str) -> set[str]:
+        org, slug = self._team_name(team)
+        key = f"{org}/{slug}".casefold()
+        if key not in self._teams:
+            url = f"{self.api_url}/orgs/{org}/teams/{slug}"
+            handle = Team(self._github.requester, attributes={"url": url}, completed=True)
+            self._teams[key] = self._call(
+                f"list the members of team {org}/{slug}",
+                lambda: {user.login for user in handle.get_members()},
+                subject=f"team {org}/{slug}",
+                needs=_READ_ORG,
+            )
+        return set(self._teams[key])
+
+    def permission(self, user: str) -> str:
+        login = quote(user.lstrip("@"), safe="")
+        try:
+            answer = self._call(
+                f"read the permission of {user}",
+                lambda: self._api("GET", f"/collaborators/{login}/permission"),
+            )
+        except ForgeError as err:
+            if isinstance(err.__cause__, GithubException) and err.__cause__.status == 404:
+                return "none"  # no such user
+            raise
+        # `permission` folds maintain into write and triage into read;
+        # `role_name` keeps them (custom roles fall back to their base).
+        role = str(answer.get("role_name") or "")
+        if role in PERMISSIONS:
+            return role
+        base = str(answer.get("permission") or "none")
+        return base if base in PERMISSIONS else "none"
+
+    def add_reaction(self, pr: PullRequest, comment_id: int, kind: str) -> None:
+        content = check_reaction(kind)  # GitHub's names are ours
+        comment = self._comment(comment_id)
+        # 201 when new, 200 when we had reacted so already: both fine.
+        self._call(
+            f"react to comment {comment_id} on #{pr.number}",
+            lambda: comment.create_reaction(content),
+            subject=f"comment {comment_id} in {self.repository}",
+        )
+
+    # -- helpers for the bot's calls ------------------------------------------
+
+    def _comment(self, comment_id: int) -> IssueComment:
+        """A PyGithub comment object for `comment_id` without fetching it."""
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        return IssueComment(
+            self._github.requester, attributes={"url": url, "id": comment_id}, completed=True
+        )
+
+    def _learn(self, comment: IssueComment) -> None:
+        if comment.user is not None:
+            self._me = comment.user.login
+
+    def _team_name(self, team: str) -> tuple[str, str]:
+        name = team.strip().lstrip("@")
+        org, _, slug = name.rpartition("/")
+        org = org or self.repository.split("/")[0]
+        if not slug or "/" in org:
+            raise ValueError(f"not a GitHub team: {team!r} (use ORG/SLUG or SLUG)")
+        return org, slug
 
     # -- decorations after create: failures there warn, the PR exists -------
 

@@ -11,12 +11,23 @@ On update we compare titles without that prefix and keep the MR's current
 draft state (a human may have marked it ready). Title, description and
 missing labels (`add_labels`) go in one PUT, and only when something differs;
 reviewers, assignees and auto-merge are set when the MR is opened only.
+
+For `promoter check` and the bot, requests per call: get_pull_request 1,
+set_status 1, commit_statuses 1 (per 100 names), upsert_comment 1 list per
+100 notes + at most 1 write (an unchanged note: the list only), approvals 1,
+team_members 1 per 100 members and group (then cached), permission 1 + the
+user look-up (cached), add_reaction 1.
+
+Translations: our status "failure" and "error" are GitLab's "failed"; GitLab's
+"running" is our "pending" and its "canceled"/"skipped" our "error". Access
+levels become permissions: Owner (50) admin, Maintainer (40) maintain,
+Developer (30) write, Planner/Reporter/Guest (15/20/10) read, Minimal (5) none.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -26,7 +37,23 @@ from gitlab.exceptions import GitlabError
 
 from promoter import secrets
 from promoter.errors import ForgeError
-from promoter.forges.base import ForgeResult, PullRequest, PullRequestSpec
+from promoter.forges.base import (
+    Approval,
+    CommentResult,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+    short_description,
+)
+from promoter.forges.common import (
+    Marked,
+    check_reaction,
+    check_state,
+    check_sticky,
+    parse_time,
+    pick_sticky,
+    same_text,
+)
 from promoter.forges.failures import Wording, network_error, status_error
 from promoter.forges.http import USER_AGENT, RetryPolicy, build_session
 
@@ -41,6 +68,43 @@ WORDING = Wording(
 
 _DRAFT = re.compile(r"^\s*(?:draft:|\[draft\]|\(draft\))\s*", re.IGNORECASE)
 _STATES = {"opened": "open", "merged": "merged", "closed": "closed", "locked": "closed"}
+
+# GitLab: "Note is too long (maximum is 1000000 characters)".
+MAX_COMMENT_LENGTH = 1_000_000
+_TO_GITLAB_STATUS = {
+    "pending": "pending",
+    "success": "success",
+    "failure": "failed",
+    "error": "failed",
+}
+_FROM_GITLAB_STATUS = {
+    "created": "pending",
+    "waiting_for_resource": "pending",
+    "preparing": "pending",
+    "pending": "pending",
+    "running": "pending",
+    "success": "success",
+    "failed": "failure",
+    "canceled": "error",
+    "skipped": "error",
+    "manual": "pending",
+    "scheduled": "pending",
+}
+_NO_TRANSITION = re.compile(r"Cannot transition status via :\w+ from :(\w+)")
+_EMOJI = {"+1": "thumbsup", "eyes": "eyes", "rocket": "rocket", "confused": "confused"}
+_READ_GROUP = "a role in the group (or the group must be public) and the `read_api` scope"
+
+
+def _permission(access_level: int) -> str:
+    if access_level >= 50:
+        return "admin"
+    if access_level >= 40:
+        return "maintain"
+    if access_level >= 30:
+        return "write"
+    if access_level >= 10:
+        return "read"
+    return "none"
 
 
 def strip_draft(title: str) -> str:
@@ -78,6 +142,7 @@ def _convert(data: dict[str, Any]) -> PullRequest:
         labels=tuple(label if isinstance(label, str) else label["name"] for label in labels),
         author=author.get("username"),
         head_sha=data.get("sha"),
+        merged_at=parse_time(data.get("merged_at")),
     )
 
 
@@ -86,6 +151,7 @@ class GitLabForge:
     self-managed https://gitlab.example.com); python-gitlab adds /api/v4."""
 
     name = "gitlab"
+    max_comment_length = MAX_COMMENT_LENGTH
 
     def __init__(
         self,
@@ -112,6 +178,10 @@ class GitLabForge:
         )
         self._project = self._gitlab.projects.get(project, lazy=True)  # no request
         self._user_ids: dict[str, int | None] = {}
+        self._groups: dict[str, set[str]] = {}
+        self._me: str | None = None
+        """Our own username, once a note we wrote told us (GET /user would
+        cost a request per run)."""
 
     @property
     def request_count(self) -> int:
@@ -120,15 +190,29 @@ class GitLabForge:
 
     # -- helpers ------------------------------------------------------------
 
-    def _call(self, doing: str, action: Callable[[], T]) -> T:
+    def _call(
+        self,
+        doing: str,
+        action: Callable[[], T],
+        *,
+        subject: str | None = None,
+        needs: str | None = None,
+    ) -> T:
         try:
             return action()
         except GitlabError as err:
-            raise self._error(err, doing) from err
+            raise self._error(err, doing, subject=subject, needs=needs) from err
         except requests.RequestException as err:
             raise network_error(WORDING, err, doing=doing) from err
 
-    def _error(self, err: GitlabError, doing: str) -> ForgeError:
+    def _error(
+        self,
+        err: GitlabError,
+        doing: str,
+        *,
+        subject: str | None = None,
+        needs: str | None = None,
+    ) -> ForgeError:
         return status_error(
             WORDING,
             err.response_code,
@@ -136,6 +220,8 @@ class GitLabForge:
             doing=doing,
             repo=self.repository,
             attempts=self._session.policy.attempts,
+            subject=subject,
+            needs=needs,
         )
 
     def _user_id(self, username: str) -> int | None:
@@ -265,6 +351,170 @@ class GitLabForge:
     def comment(self, pr: PullRequest, body: str) -> None:
         mr = self._project.mergerequests.get(pr.number, lazy=True)
         self._call(f"comment on !{pr.number}", lambda: mr.notes.create({"body": body}))
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        return self._call(
+            f"read merge request !{number}",
+            lambda: _convert(self._project.mergerequests.get(number).attributes),
+            subject=f"merge request !{number} in {self.repository}",
+        )
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None:
+        wanted = _TO_GITLAB_STATUS[check_state(state)]
+        data: dict[str, Any] = {
+            "state": wanted,
+            "name": context,
+            "description": short_description(description),
+        }
+        if target_url:
+            data["target_url"] = target_url
+        commit = self._project.commits.get(sha, lazy=True)
+        doing = f"set status {context} on {sha[:12]}"
+        try:
+            commit.statuses.create(data)
+        except GitlabError as err:
+            # GitLab keeps one pending/running status per name and refuses to
+            # move it into the state it is in: 400 "Cannot transition status
+            # via :enqueue from :pending". Re-posting is how a re-run says
+            # "still pending", so the same state (running counts as pending)
+            # is success; any other refused transition is an error.
+            match = _NO_TRANSITION.search(str(err.error_message or ""))
+            if err.response_code == 400 and match:
+                current = _FROM_GITLAB_STATUS.get(match.group(1))
+                if current is not None and _TO_GITLAB_STATUS[current] == wanted:
+                    return
+            raise self._error(err, doing) from err
+        except requests.RequestException as err:
+            raise network_error(WORDING, err, doing=doing) from err
+
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        commit = self._project.commits.get(sha, lazy=True)
+
+        def fetch() -> dict[str, str]:
+            # Without all=true GitLab lists only the latest status per name.
+            found: dict[str, str] = {}
+            for status in commit.statuses.list(per_page=100, iterator=True):
+                state = _FROM_GITLAB_STATUS.get(str(status.status), "error")
+                found[str(status.name)] = state
+            return found
+
+        return self._call(f"read the statuses of {sha[:12]}", fetch)
+
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
+        check_sticky(marker, body, self.max_comment_length, "GitLab")
+        mr = self._project.mergerequests.get(pr.number, lazy=True)
+
+        def marked() -> Iterator[Marked]:
+            # Oldest first (GitLab's default is newest first); system notes
+            # ("added 1 commit") are GitLab's own and never ours.
+            for note in mr.notes.list(per_page=100, sort="asc", iterator=True):
+                data = note.attributes
+                text = str(data.get("body") or "")
+                if data.get("system") or marker not in text:
+                    continue
+                author = (data.get("author") or {}).get("username")
+                yield Marked(int(data["id"]), author, text)
+
+        found = self._call(
+            f"list the notes on !{pr.number}", lambda: pick_sticky(marked(), self._me)
+        )
+        if found is None:
+            note = self._call(f"comment on !{pr.number}", lambda: mr.notes.create({"body": body}))
+            self._learn(note.attributes)
+            return CommentResult(int(note.id), created=True, updated=False)
+        if same_text(found.body, body):
+            return CommentResult(found.id, created=False, updated=False)
+        answer = self._call(
+            f"edit note {found.id} on !{pr.number}",
+            lambda: mr.notes.update(found.id, {"body": body}),
+        )
+        self._learn(answer)
+        return CommentResult(found.id, created=False, updated=True)
+
+    def approvals(self, pr: PullRequest) -> list[Approval]:
+        """Who approved, as GitLab reports it now. GitLab names no commit
+        (commit_sha None), and only newer versions say when (`approved_at`);
+        a project set to "remove all approvals when commits are added" has
+        already dropped approvals of older commits."""
+        mr = self._project.mergerequests.get(pr.number, lazy=True)
+        state = self._call(f"read the approvals of !{pr.number}", lambda: mr.approvals.get())
+        out = []
+        for entry in state.attributes.get("approved_by") or []:
+            user = (entry.get("user") or {}).get("username")
+            if user:
+                out.append(
+                    Approval(
+                        user=str(user),
+                        state="APPROVED",
+                        commit_sha=None,
+                        submitted_at=parse_time(entry.get("approved_at")),
+                    )
+                )
+        return out
+
+    def team_members(self, team: str) -> set[str]:
+        path = team.strip().lstrip("@").strip("/")
+        if not path:
+            raise ValueError(f"not a GitLab group: {team!r}")
+        key = path.casefold()
+        if key not in self._groups:
+            group = self._gitlab.groups.get(path, lazy=True)
+
+            def fetch() -> set[str]:
+                # members/all: direct, inherited and invited-group members.
+                members = group.members_all.list(per_page=100, iterator=True)
+                return {str(m.username) for m in members}
+
+            self._groups[key] = self._call(
+                f"list the members of group {path}",
+                fetch,
+                subject=f"group {path}",
+                needs=_READ_GROUP,
+            )
+        return set(self._groups[key])
+
+    def permission(self, user: str) -> str:
+        user_id = self._user_id(user)
+        if user_id is None:
+            return "none"
+        try:
+            member = self._call(
+                f"read the role of {user}", lambda: self._project.members_all.get(user_id)
+            )
+        except ForgeError as err:
+            if isinstance(err.__cause__, GitlabError) and err.__cause__.response_code == 404:
+                return "none"  # not a member of the project or its groups
+            raise
+        return _permission(int(member.attributes.get("access_level") or 0))
+
+    def add_reaction(self, pr: PullRequest, comment_id: int, kind: str) -> None:
+        name = _EMOJI[check_reaction(kind)]
+        mr = self._project.mergerequests.get(pr.number, lazy=True)
+        note = mr.notes.get(comment_id, lazy=True)
+        doing = f"react to note {comment_id} on !{pr.number}"
+        try:
+            note.awardemojis.create({"name": name})
+        except GitlabError as err:
+            # GitLab answers a repeated award with 404 "Award Emoji Name has
+            # already been taken": the reaction is there, which is all we want.
+            if err.response_code == 404 and "already been taken" in str(err.error_message):
+                return
+            raise self._error(err, doing, subject=f"note {comment_id} on !{pr.number}") from err
+        except requests.RequestException as err:
+            raise network_error(WORDING, err, doing=doing) from err
+
+    def _learn(self, note: Any) -> None:
+        if isinstance(note, dict):
+            author = (note.get("author") or {}).get("username")
+            if author:
+                self._me = str(author)
 
     # -- internals ----------------------------------------------------------
 
