@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from promoter.errors import ConfigError, FileSystemError, ImageRefError, InputError, Problem
 from promoter.images import parse_repository
+from promoter.policy.settings import PolicyConfig, merge_policies, read_policies
 from promoter.yamlnodes import (
     MappingNode,
     Node,
@@ -75,8 +76,8 @@ _ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 _PR_KEYS = ("autoMerge", "draft", "reviewers", "teamReviewers", "assignees", "labels")
 _TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
-_ENV_KEYS = ("name", "from", "branch", "mode", "description", *_PR_KEYS)
-_DEFAULTS_KEYS = ("path", "branch", "mode", *_PR_KEYS)
+_ENV_KEYS = ("name", "from", "branch", "mode", "description", "policies", *_PR_KEYS)
+_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", *_PR_KEYS)
 _FORGE_KEYS = ("type", "apiUrl", "repository")
 _SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy")
 _HELM_KEYS = ("repository", "registry", "tag", "digest")
@@ -128,9 +129,12 @@ class Environment:
     """GitHub team slugs (no organisation); GitLab has no team reviewers."""
     assignees: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    policies: tuple[PolicyConfig, ...] = ()
+    """Rules guarding promotions into this environment (defaults merged in),
+    in report order; see promoter.policy.settings."""
 
     def __post_init__(self) -> None:
-        for name in ("reviewers", "team_reviewers", "assignees", "labels"):
+        for name in ("reviewers", "team_reviewers", "assignees", "labels", "policies"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
@@ -554,6 +558,7 @@ class _Defaults:
     path_ok: bool = True
     """`path` was absent or valid (False: services must not report a missing path)."""
     pull_request: _PullRequestKeys = _PullRequestKeys()
+    policies: tuple[PolicyConfig, ...] = ()
 
 
 def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
@@ -722,6 +727,15 @@ class _Parser:
             labels=self.string_list(entries, "labels", label, label_problem),
         )
 
+    def policies(
+        self, entries: dict[str, tuple[Node, Node]], label: str, *, has_source: bool | None
+    ) -> dict[str, PolicyConfig | None]:
+        """The rules a `policies:` block sets (None: switched off); {} when absent."""
+        if "policies" not in entries:
+            return {}
+        key_node, node = entries["policies"]
+        return read_policies(self, key_node, node, label, has_source=has_source) or {}
+
     def name(self, entries: dict[str, tuple[Node, Node]], label: str, at: Node) -> str | None:
         if "name" not in entries:
             self.problem(at, f"{label}: missing required key 'name'")
@@ -792,6 +806,7 @@ class _Parser:
             mode=self.checked(entries, "mode", "defaults", mode_problem) or DEFAULT_MODE,
             path_ok=path is not None or "path" not in entries,
             pull_request=self.pull_request_keys(entries, "defaults"),
+            policies=merge_policies((), self.policies(entries, "defaults", has_source=None)),
         )
 
     # -- forge
@@ -865,6 +880,7 @@ class _Parser:
             mode = self.checked(entries, "mode", label, mode_problem)
             description = self.string(entries, "description", label)
             pr = self.pull_request_keys(entries, label)
+            policies = self.policies(entries, label, has_source="from" in entries)
             ok = ok and len(self.problems) == count
             if name is None:
                 continue
@@ -892,6 +908,7 @@ class _Parser:
                 team_reviewers=_first(pr.team_reviewers, fallback.team_reviewers, ()),
                 assignees=_first(pr.assignees, fallback.assignees, ()),
                 labels=_first(pr.labels, fallback.labels, ()),
+                policies=merge_policies(defaults.policies, policies),
             )
             envs.append(env)
         ok = self.graph(envs, from_nodes) and ok

@@ -28,6 +28,7 @@ from typing import Any
 from promoter import __version__
 from promoter.config import Config, Environment, ForgeSettings, HelmKeys, Service
 from promoter.images import normalise_repository
+from promoter.policy.settings import PolicyConfig
 
 MIN_CACHED_BYTES = 64 * 1024
 
@@ -123,7 +124,10 @@ def _fields(obj: Any) -> dict[str, Any]:
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
-        "environments": [_fields(e) for e in config.environments],
+        "environments": [
+            {**_fields(e), "policies": [p.to_json() for p in e.policies]}
+            for e in config.environments
+        ],
         "services": [
             {
                 **_fields(s),
@@ -138,7 +142,13 @@ def _to_json(config: Config) -> dict[str, Any]:
 
 def _from_json(data: dict[str, Any]) -> Config:
     environments = tuple(
-        Environment(**{**e, **{k: tuple(v) for k, v in e.items() if isinstance(v, list)}})
+        Environment(
+            **{
+                **e,
+                **{k: tuple(v) for k, v in e.items() if isinstance(v, list)},
+                "policies": tuple(PolicyConfig.from_json(p) for p in e.get("policies", ())),
+            }
+        )
         for e in data.pop("environments")
     )
     services = tuple(

@@ -1145,7 +1145,10 @@ def _objects(node: Any) -> list[dict[str, Any]]:
 
 def test_schema_describes_every_property_and_closes_every_object(schema: dict[str, Any]) -> None:
     objects = _objects(schema)
-    assert len(objects) == 6  # top level, defaults, forge, environment, service, service keys
+    # top level, defaults, forge, environment, service, service keys; policies
+    # and its option objects (no options, soak, freeze, approvals,
+    # immutable-tags, allowed-registries)
+    assert len(objects) == 13
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1289,5 +1292,5 @@ def test_example_in_the_docs_is_valid(validator: jsonschema.Draft202012Validator
     configs = [parse_config(text) for text in full]
     assert any(c.forge is not None for c in configs), "an example shows a forge block"
     envs = [e for c in configs for e in c.environments]
-    for attr in ("auto_merge", "draft", "reviewers", "team_reviewers", "labels"):
+    for attr in ("auto_merge", "draft", "reviewers", "team_reviewers", "labels", "policies"):
         assert any(getattr(e, attr) for e in envs), f"an example shows {attr}"
