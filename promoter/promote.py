@@ -136,10 +136,10 @@ def _local_snapshot(
     branch = config.branch_for(env)
     if branch is None or branch == current:
         return from_tree(root, config, env, services)
-    return from_ref(repo, config, env, _local_ref(repo, env, branch), services, scratch)
+    return from_ref(repo, config, env, local_ref(repo, env, branch), services, scratch)
 
 
-def _local_ref(repo: GitRepo, env: Environment, branch: str) -> str:
+def local_ref(repo: GitRepo, env: Environment, branch: str) -> str:
     """The freshest ref a local clone has of an environment's branch."""
     for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
         if repo.run("rev-parse", "--verify", "--quiet", ref, check=False)[0] == 0:
@@ -213,7 +213,7 @@ def local_history(repo_dir: Path, env_name: str, service: str | None) -> list[De
     services = [config.service(service)] if service else list(config.services)
     repo = GitRepo(repo_dir)
     branch = config.branch_for(env)
-    ref = _local_ref(repo, env, branch) if branch else "HEAD"
+    ref = local_ref(repo, env, branch) if branch else "HEAD"
     return history(repo, config, env.name, ref, services)
 
 

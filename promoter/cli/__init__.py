@@ -7,6 +7,7 @@ import click
 
 from promoter import __version__
 from promoter.cli.base import PromoterGroup
+from promoter.cli.check_cmd import check_cmd
 from promoter.cli.commands import bump_cmd, config_group, set_image_cmd, status_cmd
 from promoter.cli.promote_cmds import history_cmd, plan_cmd, promote_cmd, rollback_cmd
 
@@ -18,9 +19,9 @@ def cli() -> None:
     them through pull requests, and apply them.
 
     \b
-    Exit codes: 0 done or nothing to do; 2 bad input or config;
+    Exit codes: 0 done or nothing to do; 1 a check failed; 2 bad input or config;
     3 git or remote failure; 4 push kept being rejected;
-    5 file not readable or writable; 6 forge API failure;
+    5 file not readable or writable; 6 forge API failure; 7 registry failure;
     70 internal error; 130 interrupted.
     """
 
@@ -33,6 +34,7 @@ cli.add_command(plan_cmd)
 cli.add_command(promote_cmd)
 cli.add_command(rollback_cmd)
 cli.add_command(history_cmd)
+cli.add_command(check_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,61 @@
+"""check: evaluate an environment's policies for a promotion (locally) or a PR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from promoter.checks import check_local, check_pr
+from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
+from promoter.cli.proposals import make_forge_for
+from promoter.errors import ExitCode, InputError
+from promoter.policy.report import text as report_text
+from promoter.promote import origin_url, workspace
+from promoter.registry import RegistryClient
+
+
+@click.command("check")
+@click.option("--pr", "pr", type=int, help="Check this pull/merge request (number).")
+@click.option("--from", "source", help="Local check: source environment.")
+@click.option("--to", "target", help="Local check: target environment.")
+@click.option("--repo-url", "repo_url", help="Environment repository URL (with --pr).")
+@REPO_OPTION
+@click.option("--forge", type=click.Choice(["github", "gitlab", "none"]), help="Code host.")
+@click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
+@OUTPUT_OPTION
+def check_cmd(
+    pr: int | None,
+    source: str | None,
+    target: str | None,
+    repo_url: str | None,
+    repo: Path,
+    forge: str | None,
+    api_url: str | None,
+    output: str,
+) -> None:
+    """Evaluate the target environment's policies. With --pr: set the
+    `promoter/policy` status on the PR's head and update its sticky comment.
+    Exit 1 when a rule fails (or could not be checked)."""
+    environ = dict(os.environ)
+    if pr is not None:
+        if source or target:
+            raise InputError("--pr reads source and target from the PR; drop --from/--to")
+        url = repo_url or origin_url(repo)
+        with workspace(url, environ) as ws:
+            host = make_forge_for(ws.config, forge, url, api_url, environ)
+            result = check_pr(ws, host, pr, registry=RegistryClient)
+        report, items = result.checked.report, result.checked.items
+        extra = {"pull_request": pr, "state": result.state}
+    else:
+        if not (source and target):
+            raise InputError("give --pr N, or --from A --to B for a local check")
+        checked = check_local(repo, source, target, registry=RegistryClient)
+        report, items, extra = checked.report, checked.items, {}
+    if output == "json":
+        emit_json({**report.to_json(), **extra, "items": [i.to_json() for i in items]})
+    else:
+        emit(report_text(report).rstrip())
+    if not report.passed:
+        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,223 @@
+"""promoter check: locally for a planned promotion, and on a PR (status +
+sticky comment) against the stateful forge fakes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import promoter.forges.http
+from tests.conftest import EXAMPLE, Remote, git, make_remote
+from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
+
+TOKEN = "ghp_checkTOKEN12345"
+POLICIES = """    policies:
+      order: {}
+      no-downgrade: {}
+      immutable-tags: {}
+      soak: {duration: 30m}
+"""
+
+
+def _remote(tmp_path: Path, forge: str = "", extra: str = "") -> Remote:
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE, source)
+    config = source / "promoter.yaml"
+    text = config.read_text().replace(
+        "  - name: staging\n    from: dev\n",
+        "  - name: staging\n    from: dev\n" + POLICIES + extra,
+    )
+    if forge:
+        text = text.replace("defaults:\n", forge + "\ndefaults:\n")
+    config.write_text(text)
+    return make_remote(tmp_path, source)
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(promoter.forges.http, "sleep", SleepRecorder())
+
+
+LONG_AGO = {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z"}
+
+
+def _bump(run, remote: Remote, service: str, tag: str, *, soaked: bool = True) -> None:
+    """Bump dev; `soaked` dates the commit long ago so the soak rule passes."""
+    result = run(
+        "bump",
+        "--repo-url",
+        remote.url,
+        "--env",
+        "dev",
+        "--service",
+        service,
+        "--tag",
+        tag,
+        env=LONG_AGO if soaked else None,
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _clone(remote: Remote, tmp_path: Path) -> Path:
+    clone = tmp_path / "clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    git("clone", "--quiet", remote.url, str(clone), cwd=tmp_path)
+    return clone
+
+
+def test_local_check_passes_a_clean_promotion(run, tmp_path) -> None:
+    remote = _remote(tmp_path)
+    _bump(run, remote, "api", "1.4.2")
+    result = run(
+        "check",
+        "--repo",
+        str(_clone(remote, tmp_path)),
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "pass"
+    assert {(r["rule"], r["status"]) for r in data["results"]} >= {
+        ("order", "pass"),
+        ("no-downgrade", "pass"),
+        ("immutable-tags", "pass"),
+        ("soak", "pass"),
+    }
+
+
+def test_local_check_fails_a_fresh_version_on_soak(run, tmp_path) -> None:
+    remote = _remote(tmp_path)
+    _bump(run, remote, "api", "1.4.2", soaked=False)
+    result = run(
+        "check", "--repo", str(_clone(remote, tmp_path)), "--from", "dev", "--to", "staging"
+    )
+    assert result.exit_code == 1
+    assert "❌ soak api: api 1.4.2 has been in dev for" in result.stdout
+    assert "soak needs 30m" in result.stdout
+
+
+@pytest.mark.parametrize(("tag", "rule"), [("0.5.0", "no-downgrade"), ("latest", "immutable-tags")])
+def test_local_check_fails_with_exit_1(run, tmp_path, tag, rule) -> None:
+    remote = _remote(tmp_path)
+    _bump(run, remote, "api", tag)
+    result = run(
+        "check", "--repo", str(_clone(remote, tmp_path)), "--from", "dev", "--to", "staging"
+    )
+    assert result.exit_code == 1, result.output
+    failing = [line for line in result.stdout.splitlines() if line.startswith("❌")]
+    assert any(f"{rule} api" in line for line in failing), result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("fail:")
+
+
+GITHUB = "forge:\n  type: github\n  repository: acme/env"
+APPROVALS = "      approvals: {count: 1}\n"
+
+
+def test_pr_check_sets_status_and_one_sticky_comment(run, tmp_path) -> None:
+    remote = _remote(tmp_path, GITHUB, APPROVALS)
+    _bump(run, remote, "api", "1.4.2")
+    env = {"GITHUB_TOKEN": TOKEN}
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        opened = run(
+            "promote",
+            "--repo-url",
+            remote.url,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--service",
+            "api",
+            env=env,
+        )
+        assert opened.exit_code == 0, opened.output
+        (pr,) = gh.open_pulls("main")
+        number, head = pr["number"], pr["head"]["sha"]
+
+        first = run("check", "--repo-url", remote.url, "--pr", str(number), env=env)
+        assert first.exit_code == 1, first.output  # nobody approved yet
+        assert gh.latest_statuses(head)["promoter/policy"]["state"] == "failure"
+        (comment,) = gh.comments[number]
+        assert comment["body"].startswith("<!-- promoter:sticky -->")
+        assert "| api | `ghcr.io/acme/api:1.0.0` | `ghcr.io/acme/api:1.4.2` |" in comment["body"]
+        assert "`approvals`" in comment["body"] and "❌" in comment["body"]
+        assert "apps/Deployment//api" in comment["body"]  # the rendered diff
+        assert "+      - image: ghcr.io/acme/api:1.4.2" in comment["body"]
+
+        gh.add_review(
+            number, "alice", "APPROVED", commit_id=head, submitted_at="2026-11-01T00:00:00Z"
+        )
+        second = run("check", "--repo-url", remote.url, "--pr", str(number), "-o", "json", env=env)
+        assert second.exit_code == 0, second.output
+        assert json.loads(second.stdout)["state"] == "success"
+        assert gh.latest_statuses(head)["promoter/policy"]["state"] == "success"
+        assert len(gh.comments[number]) == 1  # edited in place, never a second one
+        assert "✅" in gh.comments[number][0]["body"]
+
+
+def test_self_approval_does_not_count(run, tmp_path) -> None:
+    remote = _remote(tmp_path, GITHUB, APPROVALS)
+    _bump(run, remote, "api", "1.4.2")
+    env = {"GITHUB_TOKEN": TOKEN}
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        run(
+            "promote",
+            "--repo-url",
+            remote.url,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--service",
+            "api",
+            env=env,
+        )
+        (pr,) = gh.open_pulls("main")
+        author = pr["user"]["login"]
+        gh.add_review(
+            pr["number"],
+            author,
+            "APPROVED",
+            commit_id=pr["head"]["sha"],
+            submitted_at="2026-11-01T00:00:00Z",
+        )
+        result = run("check", "--repo-url", remote.url, "--pr", str(pr["number"]), env=env)
+        assert result.exit_code == 1
+
+
+def test_gitlab_pr_check(run, tmp_path) -> None:
+    remote = _remote(tmp_path, "forge:\n  type: gitlab\n  repository: acme/env")
+    _bump(run, remote, "api", "latest")
+    env = {"GITLAB_TOKEN": TOKEN}
+    with gitlab_fake(project="acme/env", token=TOKEN) as gl:
+        run(
+            "promote",
+            "--repo-url",
+            remote.url,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--service",
+            "api",
+            env=env,
+        )
+        (mr,) = gl.open_mrs("main")
+        result = run("check", "--repo-url", remote.url, "--pr", str(mr["iid"]), env=env)
+        assert result.exit_code == 1, result.output
+        assert gl.latest_statuses(mr["sha"])["promoter/policy"]["status"] == "failed"
+        (note,) = [n for n in gl.notes[mr["iid"]] if not n.get("system")]
+        assert "immutable-tags" in note["body"]
+
+
+def test_check_needs_a_pr_or_a_hop(run, env_repo) -> None:
+    result = run("check", "--repo", str(env_repo))
+    assert result.exit_code == 2 and "--pr N" in result.stderr
