@@ -221,3 +221,87 @@ def test_gitlab_pr_check(run, tmp_path) -> None:
 def test_check_needs_a_pr_or_a_hop(run, env_repo) -> None:
     result = run("check", "--repo", str(env_repo))
     assert result.exit_code == 2 and "--pr N" in result.stderr
+
+
+# --- image-exists against a real registry ---------------------------------------------------
+
+
+def _registry_repo(tmp_path: Path, host: str) -> Path:
+    root = tmp_path / "envrepo"
+    for env, tag in (("dev", "1.1.0"), ("staging", "1.0.0")):
+        (root / env).mkdir(parents=True)
+        (root / env / "api.yaml").write_text(f"image: {host}/acme/api:{tag}\n")
+    (root / "promoter.yaml").write_text(
+        "version: 1\nenvironments:\n  - name: dev\n  - name: staging\n    from: dev\n"
+        "    policies:\n      image-exists: {}\n"
+        "defaults:\n  path: '{env}/{service}.yaml'\n"
+        f"services:\n  - name: api\n    image: {host}/acme/api\n"
+    )
+    git("init", "--quiet", "--initial-branch=main", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "--quiet", "-m", "seed", cwd=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    from tests.registry_server import push_image, start_registry, stop_registry
+
+    server = start_registry(tmp_path_factory.mktemp("registry"))
+    push_image(server.url, server.auth, "acme/api", "1.1.0")
+    yield server
+    stop_registry(server)
+
+
+def _registry_env(server) -> dict[str, str]:
+    return {
+        "PROMOTER_REGISTRY_USERNAME": server.username,
+        "PROMOTER_REGISTRY_PASSWORD": server.password,
+    }
+
+
+def test_image_exists_passes_for_a_pushed_tag(run, tmp_path, registry) -> None:
+    root = _registry_repo(tmp_path, registry.host)
+    result = run(
+        "check",
+        "--repo",
+        str(root),
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "-o",
+        "json",
+        env=_registry_env(registry),
+    )
+    assert result.exit_code == 0, result.output
+    (res,) = json.loads(result.stdout)["results"]
+    assert (res["rule"], res["status"]) == ("image-exists", "pass")
+
+
+def test_image_exists_fails_for_a_missing_tag(run, tmp_path, registry) -> None:
+    root = _registry_repo(tmp_path, registry.host)
+    (root / "dev" / "api.yaml").write_text(f"image: {registry.host}/acme/api:9.9.9\n")
+    result = run(
+        "check",
+        "--repo",
+        str(root),
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "-o",
+        "json",
+        env=_registry_env(registry),
+    )
+    assert result.exit_code == 1
+    (res,) = json.loads(result.stdout)["results"]
+    assert res["status"] == "fail"
+
+
+def test_registry_down_is_an_error_not_a_pass(run, tmp_path) -> None:
+    root = _registry_repo(tmp_path, "127.0.0.1:9")  # nothing listens on the discard port
+    result = run("check", "--repo", str(root), "--from", "dev", "--to", "staging", "-o", "json")
+    assert result.exit_code == 1, result.output
+    (res,) = json.loads(result.stdout)["results"]
+    assert res["status"] == "error" and "unreachable" in res["reason"]
