@@ -21,7 +21,8 @@ from promoter.envstate import Snapshot, env_paths, from_ref, from_tree, history
 from promoter.errors import InputError, PromoterError
 from promoter.forges.base import Forge, PullRequest
 from promoter.git import GitRepo
-from promoter.images import ImageRef
+from promoter.history import Deployment
+from promoter.images import ImageRef, parse_reference
 from promoter.policy.engine import Report, evaluate
 from promoter.policy.facts import (
     Approval,
@@ -33,7 +34,7 @@ from promoter.policy.facts import (
 )
 from promoter.policy.report import status_line
 from promoter.promote import check_hop, local_plan, local_ref
-from promoter.promotion import PlanItem, read_record
+from promoter.promotion import PlanItem, read_record, same_version
 from promoter.propose import Workspace
 from promoter.render import RenderError, render
 from promoter.render import diff as object_diff
@@ -206,17 +207,28 @@ def approvals_with_teams(forge: Forge, pr: PullRequest, env: Environment) -> tup
 
 
 def apply_statuses(
-    forge: Forge, history_: Iterable[object], services: set[str]
+    forge: Forge, history_: Iterable[Deployment], refs: Mapping[str, ImageRef]
 ) -> Mapping[str, str]:
-    """`promoter/apply` states of the source commits that set these services."""
+    """`promoter/apply` states of the source commits that put the promoted
+    versions in place (one status request per such commit, no more)."""
     out: dict[str, str] = {}
+    asked: set[str] = set()
     for d in history_:
-        commit = getattr(d, "commit", None)
-        if getattr(d, "service", None) in services and commit and commit not in out:
-            state = forge.commit_statuses(commit).get(APPLY_CONTEXT)
-            if state is not None:
-                out[commit] = state
+        ref = refs.get(d.service)
+        if ref is None or d.commit in asked or not _same_version_text(d.to_ref, ref):
+            continue
+        asked.add(d.commit)
+        state = forge.commit_statuses(d.commit).get(APPLY_CONTEXT)
+        if state is not None:
+            out[d.commit] = state
     return out
+
+
+def _same_version_text(text: str, ref: ImageRef) -> bool:
+    try:
+        return same_version(parse_reference(text), ref)
+    except PromoterError:
+        return False
 
 
 @dataclass
@@ -287,9 +299,7 @@ def check_pr(
                 else None
             ),
             target_history=tuple(history(ws.repo, config, target, base_ref, services)),
-            apply_statuses=(
-                apply_statuses(forge, source_history, set(refs)) if source_history else {}
-            ),
+            apply_statuses=(apply_statuses(forge, source_history, refs) if source_history else {}),
             registry=(
                 registry_facts(items, registry) if _needs(target_env, "image-exists") else None
             ),

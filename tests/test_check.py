@@ -305,3 +305,34 @@ def test_registry_down_is_an_error_not_a_pass(run, tmp_path) -> None:
     assert result.exit_code == 1, result.output
     (res,) = json.loads(result.stdout)["results"]
     assert res["status"] == "error" and "unreachable" in res["reason"]
+
+
+@pytest.mark.parametrize(("applied", "exit_code"), [("failure", 1), ("success", 0)])
+def test_healthy_upstream_reads_the_appliers_status(run, tmp_path, applied, exit_code) -> None:
+    remote = _remote(tmp_path, GITHUB, "      healthy-upstream: {}\n")
+    _bump(run, remote, "api", "1.4.2")
+    dev_commit = remote.head()  # the commit that put 1.4.2 into dev
+    env = {"GITHUB_TOKEN": TOKEN}
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        gh.add_status(dev_commit, "promoter/apply", applied)
+        run(
+            "promote",
+            "--repo-url",
+            remote.url,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--service",
+            "api",
+            env=env,
+        )
+        (pr,) = gh.open_pulls("main")
+        result = run(
+            "check", "--repo-url", remote.url, "--pr", str(pr["number"]), "-o", "json", env=env
+        )
+        assert result.exit_code == exit_code, result.output
+        upstream = [
+            r for r in json.loads(result.stdout)["results"] if r["rule"] == "healthy-upstream"
+        ]
+        assert [r["status"] for r in upstream] == ["fail" if applied == "failure" else "pass"]
