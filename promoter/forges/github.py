@@ -37,6 +37,7 @@ from github.Team import Team
 
 from promoter import secrets
 from promoter.errors import ForgeError
+from promoter.forges.adapter import ApiForge
 from promoter.forges.base import (
     PERMISSIONS,
     STATUS_STATES,
@@ -153,11 +154,13 @@ def _unique(items: Iterable[str]) -> list[str]:
     return out
 
 
-class GitHubForge:
+class GitHubForge(ApiForge):
     """A GitHub repository. `api_url`: https://api.github.com, or
     https://HOST/api/v3 for GitHub Enterprise Server."""
 
     name = "github"
+    wording = WORDING
+    library_error = GithubException
     max_comment_length = MAX_COMMENT_LENGTH
 
     def __init__(
@@ -195,28 +198,6 @@ class GitHubForge:
         self._me: str | None = None
         """Our own login, once a comment we wrote told us (GET /user would cost
         a request, and fails for GitHub App installation tokens)."""
-
-    @property
-    def request_count(self) -> int:
-        """HTTP requests sent so far (retries included)."""
-        return self._session.request_count
-
-    # -- helpers ------------------------------------------------------------
-
-    def _call(
-        self,
-        doing: str,
-        action: Callable[[], T],
-        *,
-        subject: str | None = None,
-        needs: str | None = None,
-    ) -> T:
-        try:
-            return action()
-        except GithubException as err:
-            raise self._error(err, doing, subject=subject, needs=needs) from err
-        except requests.RequestException as err:
-            raise network_error(WORDING, err, doing=doing) from err
 
     def _api(
         self,

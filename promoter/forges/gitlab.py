@@ -27,7 +27,7 @@ Developer (30) write, Planner/Reporter/Guest (15/20/10) read, Minimal (5) none.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from gitlab.exceptions import GitlabError
 
 from promoter import secrets
 from promoter.errors import ForgeError
+from promoter.forges.adapter import ApiForge
 from promoter.forges.base import (
     Approval,
     CommentResult,
@@ -146,11 +147,13 @@ def _convert(data: dict[str, Any]) -> PullRequest:
     )
 
 
-class GitLabForge:
+class GitLabForge(ApiForge):
     """A GitLab project. `url`: the instance root (https://gitlab.com or a
     self-managed https://gitlab.example.com); python-gitlab adds /api/v4."""
 
     name = "gitlab"
+    wording = WORDING
+    library_error = GitlabError
     max_comment_length = MAX_COMMENT_LENGTH
 
     def __init__(
@@ -182,28 +185,6 @@ class GitLabForge:
         self._me: str | None = None
         """Our own username, once a note we wrote told us (GET /user would
         cost a request per run)."""
-
-    @property
-    def request_count(self) -> int:
-        """HTTP requests sent so far (retries included)."""
-        return self._session.request_count
-
-    # -- helpers ------------------------------------------------------------
-
-    def _call(
-        self,
-        doing: str,
-        action: Callable[[], T],
-        *,
-        subject: str | None = None,
-        needs: str | None = None,
-    ) -> T:
-        try:
-            return action()
-        except GitlabError as err:
-            raise self._error(err, doing, subject=subject, needs=needs) from err
-        except requests.RequestException as err:
-            raise network_error(WORDING, err, doing=doing) from err
 
     def _error(
         self,
