@@ -29,6 +29,10 @@ class ExitCode(IntEnum):
     """The GitHub/GitLab API refused or failed (token scope, repository, outage)."""
     REGISTRY = 7
     """An OCI registry refused or failed (credentials, unknown repository, outage)."""
+    APPLY = 8
+    """The applier could not render, apply or prune an environment."""
+    HEALTH = 9
+    """Applied, but objects did not become healthy before the timeout."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
     INTERRUPTED = 130

@@ -1,0 +1,39 @@
+"""Errors the applier's pure rules raise.
+
+They subclass `PromoterError` so the CLI's one error handler reports them,
+with the applier's exit code (a render, annotation or stored inventory the
+agent cannot act on).
+"""
+
+from __future__ import annotations
+
+from promoter.errors import ExitCode, PromoterError
+
+
+class ApplierError(PromoterError):
+    """The applier refuses to go on; nothing was pruned."""
+
+    exit_code = ExitCode.APPLY
+
+
+class RenderEmptyError(ApplierError):
+    """The render produced no objects and the environment does not allow it."""
+
+
+class RenderInvalidError(ApplierError):
+    """The render has objects the applier cannot key (no name, duplicates)."""
+
+
+class WaveError(ApplierError, ValueError):
+    """A `promoter.dev/wave` annotation is not an integer.
+
+    Also a ValueError: it is a bad value in an object, and callers that only
+    know the builtin hierarchy can still catch it.
+    """
+
+
+class InventoryError(ApplierError):
+    """The stored inventory cannot be read or cannot be stored.
+
+    Without a trustworthy inventory the agent must not prune.
+    """
