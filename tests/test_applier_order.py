@@ -161,7 +161,7 @@ def test_invalid_wave_is_an_error_naming_the_object(value: Any) -> None:
         apply_order([obj("v1", "ConfigMap", "fine", "app"), bad])
     assert isinstance(info.value, ValueError)
     assert info.value.message.startswith("apps/Deployment/app/api: annotation promoter.dev/wave")
-    assert isinstance(info.value, PromoterError) and info.value.exit_code == ExitCode.INPUT
+    assert isinstance(info.value, PromoterError) and info.value.exit_code == ExitCode.APPLY
     assert info.value.hint
 
 

@@ -163,7 +163,7 @@ def test_empty_render_is_an_error_unless_allowed() -> None:
     with pytest.raises(RenderEmptyError) as info:
         check_render([], False)
     assert isinstance(info.value, PromoterError)
-    assert info.value.exit_code == ExitCode.INPUT
+    assert info.value.exit_code == ExitCode.APPLY
     assert info.value.hint and "allowEmpty" in info.value.hint
     check_render([], allow_empty=True)  # no error
 
