@@ -7,6 +7,7 @@ import click
 
 from promoter import __version__
 from promoter.cli.base import PromoterGroup
+from promoter.cli.bot_cmds import bot_cmd, serve_cmd
 from promoter.cli.check_cmd import check_cmd
 from promoter.cli.commands import bump_cmd, config_group, set_image_cmd, status_cmd
 from promoter.cli.promote_cmds import history_cmd, plan_cmd, promote_cmd, rollback_cmd
@@ -35,6 +36,8 @@ cli.add_command(promote_cmd)
 cli.add_command(rollback_cmd)
 cli.add_command(history_cmd)
 cli.add_command(check_cmd)
+cli.add_command(bot_cmd)
+cli.add_command(serve_cmd)
 
 
 def main() -> None:

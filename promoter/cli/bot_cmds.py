@@ -1,0 +1,174 @@
+"""bot (one forge event from a file) and serve (a webhook receiver)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from promoter.bot.events import Event, Ignored, parse_event
+from promoter.bot.handle import BotResult
+from promoter.bot.runner import run_event, served_url
+from promoter.bot.server import (
+    DEFAULT_MAX_BODY,
+    WebhookServer,
+    WebhookSettings,
+    Worker,
+    require_secret,
+    serve,
+)
+from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.errors import InputError
+
+ALLOW_TEAM = click.option(
+    "--allow-team",
+    "allow_teams",
+    multiple=True,
+    help="Members of this GitHub team (ORG/SLUG) or GitLab group (its path) may command "
+    "too, without write access (repeatable).",
+)
+API_URL = click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
+
+
+def _read_payload(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read the event file {path}: {err}") from err
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise InputError(f"the event file {path} is not JSON: {err}") from err
+
+
+def _show(result: BotResult, output: str) -> None:
+    if output == "json":
+        emit_json(result.to_json())
+        return
+    what = f" ({result.command})" if result.command else ""
+    why = f": {result.reason}" if result.reason else ""
+    emit(f"{result.event}: {result.outcome}{what}{why}")
+    for action in result.actions:
+        emit(f"  {action}")
+
+
+@click.command("bot")
+@click.option(
+    "--event",
+    "event_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The webhook payload (default: $GITHUB_EVENT_PATH, as in GitHub Actions).",
+)
+@click.option(
+    "--event-name",
+    help="GitHub event name, e.g. issue_comment (default: $GITHUB_EVENT_NAME; else the "
+    "payload's shape decides).",
+)
+@click.option("--forge", type=click.Choice(["github", "gitlab"]), help="Default: from the payload.")
+@click.option("--repo-url", "repo_url", help="Clone URL (default: the one the payload names).")
+@API_URL
+@ALLOW_TEAM
+@OUTPUT_OPTION
+def bot_cmd(
+    event_file: Path | None,
+    event_name: str | None,
+    forge: str | None,
+    repo_url: str | None,
+    api_url: str | None,
+    allow_teams: tuple[str, ...],
+    output: str,
+) -> None:
+    """Act on one forge event: a `/promote`, `/rollback`, `/check` or `/diff`
+    comment on a promoter pull request, or a pull request opened or pushed
+    to (which runs the check). Exit 0 when handled or ignored."""
+    environ = dict(os.environ)
+    default = environ.get("GITHUB_EVENT_PATH")
+    path = event_file or (Path(default) if default else None)
+    if path is None:
+        raise InputError("no event to handle", hint="pass --event FILE (or set GITHUB_EVENT_PATH)")
+    payload = _read_payload(path)
+    parsed = parse_event(
+        payload, forge=forge, event_name=event_name or environ.get("GITHUB_EVENT_NAME") or None
+    )
+    if isinstance(parsed, Ignored):
+        result = BotResult("payload", "ignored", reason=parsed.reason)
+    else:
+        result = run_event(
+            parsed, environ=environ, repo_url=repo_url, api_url=api_url, allow_teams=allow_teams
+        )
+    _show(result, output)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--max-body",
+    type=click.IntRange(1, 64 * 1024 * 1024),
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    help="Largest delivery accepted, in bytes (larger: 413, unread).",
+)
+@click.option(
+    "--repo-url",
+    "repo_urls",
+    multiple=True,
+    help="An environment repository this server acts on (repeatable; required): events "
+    "for other repositories are ignored.",
+)
+@API_URL
+@ALLOW_TEAM
+def serve_cmd(
+    host: str,
+    port: int,
+    max_body: int,
+    repo_urls: tuple[str, ...],
+    api_url: str | None,
+    allow_teams: tuple[str, ...],
+) -> None:
+    """Receive GitHub / GitLab webhooks on POST /webhook and act on them as
+    `promoter bot` does. Secrets: PROMOTER_WEBHOOK_SECRET (GitHub),
+    PROMOTER_GITLAB_WEBHOOK_TOKEN (GitLab)."""
+    environ = dict(os.environ)
+    if not repo_urls:
+        raise InputError(
+            "name the environment repositories this server acts on",
+            hint="pass --repo-url URL (repeatable); a delivery must not choose where "
+            "promoter sends its tokens",
+        )
+    settings = WebhookSettings.from_environ(
+        environ,
+        max_body=max_body,
+        accepts=lambda event: served_url(repo_urls, event) is not None,
+    )
+    require_secret(settings)  # before a thread is started or a port opened
+
+    def handle(event: Event) -> BotResult:
+        return run_event(
+            event,
+            environ=environ,
+            repo_url=served_url(repo_urls, event),
+            api_url=api_url,
+            allow_teams=allow_teams,
+        )
+
+    # Operators want to see deliveries and outcomes (never headers or secrets).
+    logging.getLogger("promoter.bot.server").setLevel(logging.INFO)
+    worker = Worker(handle)
+
+    def ready(server: WebhookServer) -> None:
+        # SIGTERM (how containers are stopped) ends the loop like Ctrl-C, and the
+        # queued events are still handled; shutdown() must come from another thread.
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        bound_host, bound_port = server.server_address[:2]
+        emit(f"listening on http://{bound_host!s}:{bound_port}/webhook", err=True)
+
+    try:
+        serve(host, port, settings, worker, ready=ready)
+    finally:
+        worker.close(timeout=30)
