@@ -6,9 +6,13 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
-# tests/test_registry.py runs a real OCI registry (distribution) with htpasswd auth.
-{ command -v docker-registry && command -v htpasswd; } >/dev/null ||
-  { apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils; }
+# Real parts the tests run: an OCI registry (distribution) with htpasswd auth,
+# groovy to compile the Jenkins step, rsync for gitlab-ci-local.
+{ command -v docker-registry && command -v htpasswd && command -v groovy && command -v rsync; } \
+  >/dev/null ||
+  { apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils groovy rsync; }
+# gitlab-ci-local runs the GitLab component; 4.74+ needs Node 22, Debian has 20.
+command -v gitlab-ci-local >/dev/null || npm install -g --silent gitlab-ci-local@4.73.0
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 "$PYTHON" -m ruff check promoter tests benchmarks
