@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from promoter import __version__
+from promoter.cli.agent_cmds import agent_cmd, diff_cmd
 from promoter.cli.base import PromoterGroup
 from promoter.cli.bot_cmds import bot_cmd, serve_cmd
 from promoter.cli.check_cmd import check_cmd
@@ -23,6 +24,7 @@ def cli() -> None:
     Exit codes: 0 done or nothing to do; 1 a check failed; 2 bad input or config;
     3 git or remote failure; 4 push kept being rejected;
     5 file not readable or writable; 6 forge API failure; 7 registry failure;
+    8 apply failure; 9 health timeout;
     70 internal error; 130 interrupted.
     """
 
@@ -38,6 +40,8 @@ cli.add_command(history_cmd)
 cli.add_command(check_cmd)
 cli.add_command(bot_cmd)
 cli.add_command(serve_cmd)
+cli.add_command(agent_cmd)
+cli.add_command(diff_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,416 @@
+"""`promoter agent` and `promoter diff` end to end (CLI → git → render →
+the fake API server), the poll loop's git economy, and what the agent
+reports: commit statuses, /metrics, /healthz, /status."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import Result
+
+from promoter.applier.agent import Agent, AgentOptions, GitSource, LocalSource
+from promoter.applier.kube import Kube
+from promoter.applier.report import CommitStatus, Metrics, StatusServer
+from promoter.applier.result import RoundResult
+from promoter.errors import ExitCode
+from promoter.render import render
+from tests.agent_helpers import Cluster, configmap, deployment, make_repo
+from tests.conftest import GIT_ENV, git, make_remote
+from tests.fakeforge import github_fake
+from tests.kubefake import FakeKube
+
+pytest_plugins = ["tests.agent_fixtures"]
+
+Run = Callable[..., Result]
+
+
+@dataclass
+class StatusRecorder:
+    """A forge's set_status, recorded."""
+
+    calls: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def set_status(
+        self, sha: str, context: str, state: str, description: str, target_url: str | None = None
+    ) -> None:
+        self.calls.append((sha, context, state, description))
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeKube]:
+    with FakeKube(auto_ready=True) as kube:
+        yield kube
+        assert not kube.internal_errors, kube.internal_errors[0]
+
+
+def write(root: Path, name: str, *docs: dict[str, Any]) -> None:
+    path = root / "clusters" / "dev" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n".join(yaml.safe_dump(d) for d in docs), encoding="utf-8")
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+def test_agent_once_applies_a_working_tree(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "env")
+    write(repo, "app", configmap("settings"), deployment("web"))
+    kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
+
+    result = run("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", str(kubeconfig),
+                 "--once")  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "dev @ working tree: ok — applied 2 of 2" in result.output
+    assert "created apps/Deployment/default/web" in result.output
+    assert fake.get_object("v1", "ConfigMap", "default", "promoter-inventory-dev") is not None
+    assert fake.count("apply", "deployments", field_manager="promoter") == 1
+
+
+def test_agent_applies_the_example_repo_then_a_bump(
+    run: Run, fake: FakeKube, env_repo: Path, tmp_path: Path
+) -> None:
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("agent", "--env", "dev", "--repo", str(env_repo), "--kubeconfig", kubeconfig, "--once")
+
+    first = run(*base)  # api through real kustomize, web as plain manifests
+    bumped = run("set-image", "--env", "dev", "--service", "api", "--tag", "1.4.2",
+                 "--repo", str(env_repo))  # fmt: skip
+    second = run(*base)
+
+    assert first.exit_code == 0, first.output
+    assert "created apps/Deployment/default/api" in first.output
+    assert "created apps/Deployment/default/web" in first.output
+    assert bumped.exit_code == 0, bumped.output
+    assert second.exit_code == 0, second.output
+    assert "configured apps/Deployment/default/api" in second.output
+    assert "web" not in second.output
+    api = fake.get_object("apps/v1", "Deployment", "default", "api")
+    assert api is not None
+    assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/api:1.4.2"
+
+
+def test_agent_once_exit_codes(run: Run, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "env")
+    write(repo, "app", deployment("web"))
+    with FakeKube(auto_ready=False) as fake:
+        kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+        base = ("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
+
+        stuck = run(*base, "--health-timeout", "1s")
+        (repo / "clusters" / "dev" / "bad.yaml").write_text("a: [\n", encoding="utf-8")
+        broken = run(*base)
+        unknown_env = run("agent", "--env", "qa", "--repo", str(repo), "--kubeconfig", kubeconfig,
+                          "--once")  # fmt: skip
+
+    assert stuck.exit_code == ExitCode.HEALTH, stuck.output
+    assert "apps/Deployment/default/web: InProgress" in stuck.output
+    assert broken.exit_code == ExitCode.APPLY, broken.output
+    assert "render failed" in broken.output and "not valid YAML" in broken.output
+    assert unknown_env.exit_code == ExitCode.INPUT, unknown_env.output
+
+
+def test_agent_dry_run_json(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "env")
+    write(repo, "app", configmap("settings"))
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
+    assert run(*base).exit_code == 0
+    write(repo, "app", configmap("other"))
+
+    result = run(*base, "--dry-run", "--output", "json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["dry_run"] is True and report["ok"] is True
+    assert report["created"] == ["/ConfigMap/default/other"]
+    assert report["would_prune"] == ["/ConfigMap/default/settings"]
+    assert fake.get_object("v1", "ConfigMap", "default", "other") is None
+    assert fake.get_object("v1", "ConfigMap", "default", "settings") is not None
+
+
+def test_agent_once_from_a_remote(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+    source = make_repo(tmp_path / "source")
+    write(source, "app", configmap("settings"))
+    remote = make_remote(tmp_path, source)
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+
+    result = run("agent", "--env", "dev", "--repo-url", remote.url, "--kubeconfig", kubeconfig,
+                 "--once", "--output", "json")  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["revision"] == remote.head()
+    assert report["created"] == ["/ConfigMap/default/settings"]
+
+
+def test_agent_sets_the_commit_status_on_github(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+    source = make_repo(tmp_path / "source")
+    config = source / "promoter.yaml"
+    config.write_text("forge:\n  type: github\n  repository: acme/env\n" + config.read_text())
+    write(source, "app", configmap("settings"))
+    remote = make_remote(tmp_path, source)
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    token = "ghp_agenttoken0123456789"
+
+    with github_fake(repo="acme/env", token=token) as gh:
+        result = run("agent", "--env", "dev", "--repo-url", remote.url, "--kubeconfig",
+                     kubeconfig, "--once", env={"GITHUB_TOKEN": token})  # fmt: skip
+        dry = run("agent", "--env", "dev", "--repo-url", remote.url, "--kubeconfig",
+                  kubeconfig, "--once", "--dry-run", env={"GITHUB_TOKEN": token})  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert dry.exit_code == 0, dry.output
+    posted = gh.statuses[remote.head()]
+    assert [(s["context"], s["state"]) for s in posted] == [
+        ("promoter/apply", "pending"),
+        ("promoter/apply", "success"),  # and nothing from the dry run
+    ]
+    assert posted[1]["description"] == "dev: applied 1 of 1"
+
+
+def test_diff_shows_changes_masks_secrets_and_shows_prunes(
+    run: Run, fake: FakeKube, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "env")
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds"},
+        "stringData": {"password": "hunter2-old"},
+    }
+    write(repo, "app", configmap("settings", level="info"), secret, configmap("old"))
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig)
+    assert run("agent", *base, "--once").exit_code == 0
+    assert "no differences (3 objects)" in run("diff", *base).output
+
+    secret["stringData"] = {"password": "hunter2-new"}
+    write(repo, "app", configmap("settings", level="debug"), secret)
+    result = run("diff", *base)
+
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "--- a//ConfigMap/default/settings" in out
+    assert "-  level: info" in out and "+  level: debug" in out
+    assert "+++ /dev/null" in out and "a//ConfigMap/default/old" in out  # would be pruned
+    assert "hunter2" not in out and "aHVudGVy" not in out  # neither plain nor base64
+    # Only the agent wrote: 3 objects and the inventory twice (before the apply, after).
+    assert fake.count("apply", dry_run=False) == 3 + 2
+
+
+# -- the poll loop ---------------------------------------------------------------------------
+
+
+def _push(remote_path: Path, tmp: Path, name: str, doc: dict[str, Any]) -> str:
+    work = tmp / f"work-{name}"
+    git("clone", "--quiet", str(remote_path), str(work), cwd=tmp)
+    write(work, name, doc)
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", f"add {name}", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
+def test_git_source_fetches_only_when_the_branch_moved(
+    fake_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    write(fake_cluster.repo, "app", configmap("settings"))
+    remote = make_remote(tmp_path, fake_cluster.repo)
+    source = GitSource(remote.url, tmp_path / "work", "dev")
+    statuses = StatusRecorder()
+    agent = Agent(source, fake_cluster.reconciler(), AgentOptions("dev"),
+                  status=CommitStatus(statuses))  # fmt: skip
+
+    seeded = remote.head()
+    first = agent.round()
+    second = agent.round()
+    sha = _push(remote.path, tmp_path, "more", configmap("more"))
+    third = agent.round()
+
+    assert first.ok and second.ok and third.ok, third.text()
+    assert (first.revision, second.revision, third.revision) == (seeded, seeded, sha)
+    assert source.fetches == 2  # the clone, then one fetch for the new commit
+    assert third.created == ["/ConfigMap/default/more"]
+    # Statuses only when the revision or the outcome changed: not for round two.
+    assert [(s[0], s[2]) for s in statuses.calls] == [
+        (first.revision, "pending"),
+        (first.revision, "success"),
+        (sha, "pending"),
+        (sha, "success"),
+    ]
+    assert all(s[1] == "promoter/apply" for s in statuses.calls)
+    assert statuses.calls[3][3] == "dev: applied 1 of 2"
+
+
+def test_git_source_follows_the_environments_branch(
+    fake_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    repo = fake_cluster.repo
+    config = repo / "promoter.yaml"
+    config.write_text(
+        config.read_text().replace("  - name: dev\n", "  - name: dev\n    branch: env/{env}\n")
+    )
+    remote = make_remote(tmp_path, repo)  # main: no manifests
+    work = tmp_path / "branch-work"
+    git("clone", "--quiet", str(remote.path), str(work), cwd=tmp_path)
+    git("checkout", "--quiet", "-b", "env/dev", cwd=work)
+    write(work, "app", configmap("on-branch"))
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "dev", cwd=work)
+    git("push", "--quiet", "origin", "env/dev", cwd=work)
+    source = GitSource(remote.url, tmp_path / "agent-work", "dev")
+
+    result = Agent(source, fake_cluster.reconciler(), AgentOptions("dev")).round()
+
+    assert result.ok, result.text()
+    assert result.revision == remote.head("env/dev")
+    assert result.created == ["/ConfigMap/default/on-branch"]
+    assert source.branch == "env/dev"
+
+
+def test_failed_round_sets_a_failure_status(fake_cluster: Cluster) -> None:
+    c = fake_cluster
+    (c.env_dir / "bad.yaml").write_text("a: [\n", encoding="utf-8")
+    statuses = StatusRecorder()
+
+    class Pinned(LocalSource):
+        def update(self) -> tuple[Path, str | None]:
+            return self.path, "c0ffee" * 6 + "c0ff"
+
+    agent = Agent(Pinned(c.repo), c.reconciler(), AgentOptions("dev"),
+                  status=CommitStatus(statuses))  # fmt: skip
+    result = agent.round()
+
+    assert not result.ok
+    assert [s[2] for s in statuses.calls] == ["pending", "failure"]
+    assert statuses.calls[1][3].startswith("dev: render failed: ")
+
+
+def test_loop_runs_every_interval_until_stopped(fake_cluster: Cluster) -> None:
+    c = fake_cluster
+    write(c.repo, "app", configmap("settings"))
+    seen: list[RoundResult] = []
+    stop = threading.Event()
+
+    def on_round(result: RoundResult) -> None:
+        seen.append(result)
+        if len(seen) == 3:
+            stop.set()
+
+    agent = Agent(LocalSource(c.repo), c.reconciler(), AgentOptions("dev", interval=0.01),
+                  stop=stop, on_round=on_round)  # fmt: skip
+    worker = threading.Thread(target=agent.run)
+    worker.start()
+    worker.join(timeout=10)
+
+    assert not worker.is_alive()
+    assert [r.ok for r in seen] == [True, True, True]
+    assert [len(r.created) for r in seen] == [1, 0, 0]
+    assert agent.metrics.rounds == {"success": 3, "failure": 0}
+
+
+# -- metrics and the status server ---------------------------------------------------------------
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_metrics_healthz_and_status_endpoints() -> None:
+    now = [1000.0]
+    metrics = Metrics("dev", clock=lambda: now[0])
+    ok = RoundResult("dev", "abc123", ok=True, phase="done", desired=3, duration=0.25)
+    ok.created = ["/ConfigMap/default/a"]
+    ok.started = 990.0
+    failed = RoundResult("dev", "def456", phase="apply", error="boom", exit_code=8)
+    metrics.record(ok)
+    metrics.record(failed)
+    server = StatusServer(metrics, 0, host="127.0.0.1", stale_after=60).start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        code, text = _get(base + "/metrics")
+        assert code == 200
+        lines = set(text.splitlines())
+        assert 'promoter_agent_last_applied_revision_info{env="dev",revision="abc123"} 1' in lines
+        assert 'promoter_agent_rounds_total{env="dev",result="failure"} 1' in lines
+        assert 'promoter_agent_rounds_total{env="dev",result="success"} 1' in lines
+        assert 'promoter_agent_failures_total{env="dev",phase="apply"} 1' in lines
+        assert 'promoter_agent_last_round_success{env="dev"} 0' in lines
+        assert 'promoter_agent_last_success_timestamp_seconds{env="dev"} 990' in lines
+        assert "# TYPE promoter_agent_reconcile_duration_seconds gauge" in lines
+
+        assert _get(base + "/healthz") == (200, "ok\n")
+        code, body = _get(base + "/status")
+        status = json.loads(body)
+        assert status["last"]["phase"] == "apply" and status["last_success_revision"] == "abc123"
+
+        now[0] += 61  # the loop stopped turning
+        assert _get(base + "/healthz") == (503, "stalled\n")
+        assert _get(base + "/nope")[0] == 404
+    finally:
+        server.stop()
+
+
+def test_post_trigger_wakes_the_loop_early(fake_cluster: Cluster) -> None:
+    c = fake_cluster
+    write(c.repo, "app", configmap("settings"))
+    rounds: list[threading.Event] = [threading.Event(), threading.Event()]
+    seen: list[RoundResult] = []
+
+    def on_round(result: RoundResult) -> None:
+        seen.append(result)
+        rounds[min(len(seen), 2) - 1].set()
+
+    agent = Agent(LocalSource(c.repo), c.reconciler(), AgentOptions("dev", interval=3600),
+                  on_round=on_round)  # fmt: skip
+    server = StatusServer(agent.metrics, 0, host="127.0.0.1", on_trigger=agent.trigger).start()
+    worker = threading.Thread(target=agent.run)
+    worker.start()
+    try:
+        assert rounds[0].wait(10)
+        request = urllib.request.Request(f"http://127.0.0.1:{server.port}/trigger", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+        assert rounds[1].wait(10), "the trigger did not start a round"
+    finally:
+        agent.shutdown()
+        worker.join(timeout=10)
+        server.stop()
+    assert not worker.is_alive()
+    assert len(seen) == 2  # shutdown() ended the hour-long wait at once
+
+
+def test_deploy_manifests_are_namespace_scoped_and_accepted(fake: FakeKube, tmp_path: Path) -> None:
+    objs = render(Path(__file__).resolve().parent.parent / "deploy")  # real kustomize
+
+    kinds = sorted(o.kind for o in objs)
+    assert kinds == ["Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]
+    assert {o.namespace for o in objs} == {"promoter"}  # nothing cluster-scoped by default
+    pod = next(o for o in objs if o.kind == "Deployment").body["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "promoter-agent"
+    assert pod["containers"][0]["args"][0] == "agent"
+    fake.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "promoter"}})
+    kube = Kube.connect(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    try:
+        for obj in objs:
+            kube.apply(obj.body, dry_run=True)  # the API server accepts every one
+    finally:
+        kube.close()

@@ -1,0 +1,159 @@
+"""promoter/applier/kube.py against the fake API server: retries, error
+conversion, discovery, waiting for CRDs, connecting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promoter.applier.kube import (
+    Kube,
+    KubeConflictError,
+    KubeError,
+    KubeUnavailableError,
+    Retry,
+    UnknownKindError,
+)
+from promoter.errors import ExitCode
+from tests.agent_helpers import Sleeps, configmap
+from tests.kubefake import FakeKube
+
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Cluster",
+        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKube]:
+    with FakeKube(crd_delay=None) as kube:
+        yield kube
+        assert not kube.internal_errors, kube.internal_errors[0]
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def kube(fake: FakeKube, tmp_path: Path, sleeps: Sleeps) -> Iterator[Kube]:
+    retry = Retry(attempts=3, backoff=0.1, max_backoff=0.5, sleep=sleeps)
+    client = Kube.connect(fake.write_kubeconfig(tmp_path / "kc", namespace="team"), retry=retry)
+    yield client
+    client.close()
+
+
+def test_the_contexts_namespace_is_the_default(kube: Kube) -> None:
+    assert kube.namespace == "team"
+
+
+def test_retry_after_is_honoured_up_to_the_cap(fake: FakeKube, kube: Kube, sleeps: Sleeps) -> None:
+    fake.fail_next("PATCH", "/configmaps/", 429, retry_after=30)
+
+    kube.apply(configmap("a", ns="default"))
+
+    assert len(sleeps.calls) == 1
+    assert 0.5 <= sleeps.calls[0] <= 0.5 * 1.25  # capped at max_backoff (+ jitter)
+
+
+def test_dropped_connections_are_retried(fake: FakeKube, kube: Kube, sleeps: Sleeps) -> None:
+    fake.fail_next("PATCH", "/configmaps/", drop=True)
+
+    kube.apply(configmap("a", ns="default"))
+
+    assert fake.count("apply", "configmaps") == 2
+    assert len(sleeps.calls) == 1
+
+
+def test_retries_are_bounded(fake: FakeKube, kube: Kube, sleeps: Sleeps) -> None:
+    fake.fail_next("GET", "/configmaps", 503, times=10)
+
+    with pytest.raises(KubeUnavailableError) as caught:
+        kube.get("v1", "ConfigMap", "default", "a")
+
+    assert "failed after 3 attempts: HTTP 503" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.APPLY
+    assert fake.count("get", "configmaps") == 3
+    assert len(sleeps.calls) == 2 and sleeps.calls[0] < sleeps.calls[1]
+
+
+def test_client_errors_are_not_retried_and_say_what_to_do(
+    fake: FakeKube, kube: Kube, sleeps: Sleeps
+) -> None:
+    fake.fail_next("PATCH", "/configmaps/", 403, message='configmaps "a" is forbidden')
+
+    with pytest.raises(KubeError) as caught:
+        kube.apply(configmap("a", ns="default"))
+
+    assert caught.value.status == 403
+    assert 'apply /ConfigMap/default/a: HTTP 403: configmaps "a" is forbidden' in str(caught.value)
+    assert "RBAC" in (caught.value.hint or "")
+    assert sleeps.calls == []
+
+
+def test_conflicts_name_the_other_manager(fake: FakeKube, kube: Kube) -> None:
+    fake.apply_manifest(configmap("a", ns="default", k="theirs"), field_manager="operator")
+
+    with pytest.raises(KubeConflictError) as caught:
+        kube.apply(configmap("a", ns="default", k="ours"), force=False)
+    kube.apply(configmap("a", ns="default", k="ours"), force=True)
+
+    assert 'conflict with "operator"' in str(caught.value)
+    assert "--force-conflicts" in (caught.value.hint or "")
+    live = fake.get_object("v1", "ConfigMap", "default", "a")
+    assert live is not None and live["data"] == {"k": "ours"}
+
+
+def test_get_and_delete_of_missing_objects(kube: Kube) -> None:
+    assert kube.get("v1", "ConfigMap", "default", "nope") is None
+    assert kube.get_key("/ConfigMap/default/nope") is None
+    assert kube.get_key("example.com/Gadget//nope") is None  # kind not served: gone
+    assert kube.delete("/ConfigMap/default/nope") is False
+
+
+def test_unknown_kinds_and_crds_becoming_served(fake: FakeKube, kube: Kube) -> None:
+    with pytest.raises(UnknownKindError):
+        kube.resource("example.com/v1", "Gadget")
+    kube.apply(CRD)
+
+    with pytest.raises(KubeError) as caught:
+        kube.wait_established(["gadgets.example.com"], 0.05, poll=0.01)
+    assert "not Established after 0.05s: gadgets.example.com" in str(caught.value)
+
+    fake.establish_crd("gadgets.example.com")
+    kube.wait_established(["gadgets.example.com"], 1.0, poll=0.01)
+    assert kube.namespaced("example.com/v1", "Gadget") is False
+    assert kube.resource_for("example.com", "Gadget").kind == "Gadget"
+
+
+def test_a_bad_kubeconfig_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
+
+    with pytest.raises(KubeError) as caught:
+        Kube.connect(path, context="missing")
+
+    assert "cannot load the cluster configuration" in str(caught.value)
+    assert "--kubeconfig" in (caught.value.hint or "")
