@@ -31,7 +31,7 @@ from promoter.applier.prepare import prepare
 from promoter.applier.prune import PROTECTED_KINDS
 from promoter.applier.report import CommitStatus, Metrics, StatusServer, StatusSink
 from promoter.applier.result import RoundResult
-from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
+from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, configure_logging, emit, emit_json
 from promoter.cli.proposals import make_forge_for
 from promoter.config import load_config
 from promoter.errors import InputError, PromoterError
@@ -87,6 +87,13 @@ def _connect(kubeconfig: Path | None, context: str | None, force: bool = True) -
 
 @click.command("agent")
 @_cluster_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or as one JSON object per line.",
+)
 @click.option("--repo-url", "repo_url", help="Environment repository to pull (else --repo).")
 @REPO_OPTION
 @click.option("--branch", help="Branch to pull (default: the environment's, else the default).")
@@ -164,10 +171,12 @@ def agent_cmd(
     api_url: str | None,
     workdir: Path | None,
     output: str,
+    log_format: str = "text",
 ) -> None:
     """Apply an environment to a cluster, pull-based: poll its branch, render,
     server-side apply, prune what Git removed, heal drift, wait for health,
     report. Runs until stopped; --once runs one round."""
+    configure_logging(log_format, logging.INFO)
     if interval <= 0 and not once:
         raise InputError("--interval must be positive")
     settings = Settings(

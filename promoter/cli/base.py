@@ -33,6 +33,21 @@ class PromoterGroup(click.Group):
             raise click.exceptions.Exit(int(ExitCode.INTERNAL)) from None
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors (the agent runs for days)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
 def _setup_logging() -> None:
     handler = logging.StreamHandler()
     handler.addFilter(secrets.MaskingFilter())
@@ -40,6 +55,18 @@ def _setup_logging() -> None:
     if not root.handlers:
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
+
+
+def configure_logging(fmt: str, level: int) -> None:
+    """Switch promoter's log handler to `fmt` ("text" or "json") at `level`."""
+    root = logging.getLogger("promoter")
+    root.setLevel(level)
+    for handler in root.handlers:
+        handler.setFormatter(
+            JsonFormatter()
+            if fmt == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
 
 
 def emit_json(data: object) -> None:

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from promoter import secrets
+from promoter.cli.base import _setup_logging, configure_logging
+
+
+def test_json_log_lines_are_masked(monkeypatch) -> None:
+    root = logging.getLogger("promoter")
+    monkeypatch.setattr(root, "handlers", [])
+    _setup_logging()
+    stream = io.StringIO()
+    (handler,) = root.handlers
+    monkeypatch.setattr(handler, "stream", stream)
+    configure_logging("json", logging.INFO)
+    secrets.register("tok-logged-value-1")
+    logging.getLogger("promoter.applier").info("applied with %s", "tok-logged-value-1")
+    (line,) = stream.getvalue().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "info" and entry["logger"] == "promoter.applier"
+    assert entry["message"] == "applied with ***"
+    logging.getLogger("promoter.applier").debug("not shown at INFO")
+    assert len(stream.getvalue().splitlines()) == 1
