@@ -15,6 +15,13 @@ from tests.conftest import EXAMPLE, Remote, git, make_remote, run_process
 from tests.gitserver import GitHttpServer
 
 OVERLAY = "apps/api/overlays/dev/kustomization.yaml"
+
+
+def bump(run, remote: Remote, args: str, env: dict[str, str] | None = None):
+    """`promoter bump --repo-url <remote> ARGS` in-process (args: space-separated)."""
+    return run("bump", "--repo-url", remote.url, *args.split(), env=env)
+
+
 TOKEN = "glpat-s3cr3t-T0KEN-value"
 
 
@@ -26,20 +33,7 @@ def test_bump_commits_and_pushes_with_trailers(run, remote: Remote) -> None:
         "GITHUB_RUN_ID": "4242",
         "GITHUB_SHA": "0123abc",
     }
-    result = run(
-        "bump",
-        "--repo-url",
-        remote.url,
-        "--env",
-        "dev",
-        "--service",
-        "api",
-        "--tag",
-        "1.4.2",
-        "-o",
-        "json",
-        env=env,
-    )
+    result = bump(run, remote, "--env dev --service api --tag 1.4.2 -o json", env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["commit"] == remote.head() != before
@@ -317,19 +311,7 @@ def _race_once(monkeypatch: pytest.MonkeyPatch, remote: Remote, tmp_path: Path, 
 
 def test_rejected_push_is_reapplied_on_the_new_tip(run, remote, tmp_path, monkeypatch) -> None:
     _race_once(monkeypatch, remote, tmp_path, times=2)
-    result = run(
-        "bump",
-        "--repo-url",
-        remote.url,
-        "--env",
-        "dev",
-        "--service",
-        "api",
-        "--tag",
-        "7.0.0",
-        "-o",
-        "json",
-    )
+    result = bump(run, remote, "--env dev --service api --tag 7.0.0 -o json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["attempts"] == 3
     assert remote.count() == 4  # seed, two other pipelines, ours: nothing lost
@@ -342,19 +324,7 @@ def test_rejected_push_is_reapplied_on_the_new_tip(run, remote, tmp_path, monkey
 
 def test_retries_exhausted_is_exit_4_and_pushes_nothing(run, remote, tmp_path, monkeypatch) -> None:
     _race_once(monkeypatch, remote, tmp_path, times=3)
-    result = run(
-        "bump",
-        "--repo-url",
-        remote.url,
-        "--env",
-        "dev",
-        "--service",
-        "api",
-        "--tag",
-        "7.0.0",
-        "--retries",
-        "2",
-    )
+    result = bump(run, remote, "--env dev --service api --tag 7.0.0 --retries 2")
     assert result.exit_code == 4, result.output
     assert "gave up after 3 attempts" in result.stderr
     assert "Bump api" not in remote.log("%s", 10)
@@ -362,21 +332,7 @@ def test_retries_exhausted_is_exit_4_and_pushes_nothing(run, remote, tmp_path, m
 
 def test_stale_lock_on_the_server_is_not_mistaken_for_a_race(run, remote: Remote) -> None:
     (remote.path / "refs" / "heads" / "main.lock").write_text("")
-    result = run(
-        "bump",
-        "--repo-url",
-        remote.url,
-        "--env",
-        "dev",
-        "--service",
-        "api",
-        "--tag",
-        "7.0.0",
-        "--retries",
-        "5",
-        "-o",
-        "json",
-    )
+    result = bump(run, remote, "--env dev --service api --tag 7.0.0 --retries 5 -o json")
     assert result.exit_code == 3, result.output
     assert "main.lock" in result.stderr
     assert "rejected 4 times although the branch did not move" in result.stderr
@@ -388,19 +344,7 @@ def test_hook_rejection_mentioning_fast_forward_is_not_retried(run, remote: Remo
         "#!/bin/sh\necho 'policy: non-fast-forward pushes are audited; denied' >&2\nexit 1\n"
     )
     hook.chmod(0o755)
-    result = run(
-        "bump",
-        "--repo-url",
-        remote.url,
-        "--env",
-        "dev",
-        "--service",
-        "api",
-        "--tag",
-        "7.0.0",
-        "--retries",
-        "5",
-    )
+    result = bump(run, remote, "--env dev --service api --tag 7.0.0 --retries 5")
     assert result.exit_code == 3, result.output
     assert "pre-receive hook declined" in result.stderr
 
