@@ -398,7 +398,10 @@ def main(env: Mapping[str, str] | None = None) -> int:
         print(annotation("error", str(err), title="promoter action: bad input"), flush=True)
         set_outputs(env.get("GITHUB_OUTPUT"), {"changed": "false", "exit-code": str(INPUT_EXIT)})
         return INPUT_EXIT
-    print(f"promoter {shlex.join(argv)}", flush=True)
+    # Escape line breaks: an input holding "\n::error::…" must not become a
+    # workflow command (the ::stop-commands:: fence starts only below).
+    shown = shlex.join(argv).replace("\r", "\\r").replace("\n", "\\n")
+    print(f"promoter {shown}", flush=True)
     proc = subprocess.run(
         [sys.executable, "-m", "promoter", *argv],
         env=child_environment(env),

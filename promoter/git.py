@@ -16,7 +16,7 @@ from pathlib import Path
 from git.cmd import Git
 
 from promoter import secrets
-from promoter.errors import GitError
+from promoter.errors import GitError, InputError
 
 NETWORK_TIMEOUT_S = 600
 TOKEN_VARIABLES = ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
@@ -76,12 +76,20 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
         user = "oauth2" if source == "GITLAB_TOKEN" else "x-access-token"
     basic = base64.b64encode(f"{user}:{token}".encode()).decode()
     secrets.register(basic)
+    scheme, _, rest = secrets.strip_credentials(url)[0].partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme == "http" and not _loopback(host) and not environ.get("PROMOTER_ALLOW_HTTP_TOKEN"):
+        raise InputError(
+            f"refusing to send a token to {host} over plain http",
+            hint="use an https:// URL (or set PROMOTER_ALLOW_HTTP_TOKEN=1 on a trusted network)",
+        )
     count_text = environ.get("GIT_CONFIG_COUNT", "0")
     count = int(count_text) if count_text.isdigit() else 0
     env.update(
         {
             "GIT_CONFIG_COUNT": str(count + 1),
-            f"GIT_CONFIG_KEY_{count}": "http.extraHeader",
+            # Scoped to this host: a redirect or submodule elsewhere never gets it.
+            f"GIT_CONFIG_KEY_{count}": f"http.{scheme}://{host}/.extraHeader",
             f"GIT_CONFIG_VALUE_{count}": f"Authorization: Basic {basic}",
         }
     )
@@ -308,6 +316,11 @@ class GitRepo:
             return secrets.mask(f"{verdict}; {err.strip()}" if err.strip() else verdict)
         detail = secrets.mask(f"{out.strip()}\n{err.strip()}".strip())
         raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
+
+
+def _loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name in ("localhost", "[::1]") or name.startswith("127.")
 
 
 def _escape(path: str) -> str:

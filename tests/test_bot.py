@@ -763,3 +763,16 @@ def test_forge_failures_are_exit_6_and_masked(run, tmp_path) -> None:
         result = _bot(run, tmp_path, github_comment_payload("/check", clone_url="/none"))
     assert result.exit_code == 6, result.output
     assert TOKEN not in result.output
+
+
+def test_a_gitlab_delivery_cannot_act_on_a_listed_github_repository() -> None:
+    from promoter.bot.events import Event
+    from promoter.bot.runner import served_url
+
+    urls = ["https://github.com/acme/env.git", "https://gitlab.example.com/acme/env.git"]
+
+    def event(url: str) -> Event:
+        return Event("gitlab", "comment", 1, 2, "bob", "/check", "create", url, "acme/env")
+
+    assert served_url(urls, event(urls[0])) is None  # a GitLab token must not reach GitHub
+    assert served_url(urls, event(urls[1])) == urls[1]

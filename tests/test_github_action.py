@@ -241,6 +241,24 @@ def test_inputs_are_data_not_shell(tmp_path, workspace, act):
     assert remote.count() == 1
 
 
+def test_line_breaks_in_inputs_cannot_forge_workflow_commands(tmp_path, act):
+    """The echoed command line comes before the ::stop-commands:: fence: an
+    input carrying "\n::error::" must stay inside that one line."""
+    remote = make_remote(tmp_path, EXAMPLE)
+    run = act(
+        {
+            "command": "bump",
+            "env": "dev\n::error title=pwn::injected",
+            "service": "api",
+            "tag": "1.4.2",
+            "repo-url": remote.url,
+        }
+    )
+    assert not any(line.startswith("::error title=pwn") for line in run.stdout.splitlines())
+    assert all(e.properties.get("title") != "pwn" for e in run.errors())
+    assert remote.count() == 1
+
+
 def test_bad_command_input_is_refused_before_running_anything(act):
     run = act({"command": "deploy"})
     assert run.returncode == 2

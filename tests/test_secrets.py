@@ -73,6 +73,22 @@ def test_auth_environment_without_token_or_over_ssh_adds_no_header() -> None:
 
 def test_auth_environment_appends_to_existing_config_entries() -> None:
     env = auth_environment("https://h/r", {"GITHUB_TOKEN": "tok-12345", "GIT_CONFIG_COUNT": "2"})
-    assert env["GIT_CONFIG_COUNT"] == "3" and env["GIT_CONFIG_KEY_2"] == "http.extraHeader"
+    assert env["GIT_CONFIG_COUNT"] == "3"
+    assert env["GIT_CONFIG_KEY_2"] == "http.https://h/.extraHeader"  # only for that host
     bad = auth_environment("https://h/r", {"GITHUB_TOKEN": "tok-12345", "GIT_CONFIG_COUNT": "x"})
     assert bad["GIT_CONFIG_COUNT"] == "1"
+
+
+def test_tokens_are_not_sent_over_plain_http_except_to_loopback() -> None:
+    import pytest
+
+    from promoter.errors import InputError
+
+    with pytest.raises(InputError, match="plain http"):
+        auth_environment("http://git.example/r.git", {"GITHUB_TOKEN": "tok-12345"})
+    local = auth_environment("http://127.0.0.1:8080/r.git", {"GITHUB_TOKEN": "tok-12345"})
+    assert local["GIT_CONFIG_KEY_0"] == "http.http://127.0.0.1:8080/.extraHeader"
+    allowed = auth_environment(
+        "http://git.example/r.git", {"GITHUB_TOKEN": "tok-12345", "PROMOTER_ALLOW_HTTP_TOKEN": "1"}
+    )
+    assert "GIT_CONFIG_VALUE_0" in allowed

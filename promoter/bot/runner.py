@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 
 from promoter.bot.events import Event
 from promoter.bot.handle import BotResult, handle
+from promoter.errors import InputError
 from promoter.forges import make_forge
 from promoter.forges.base import Forge
-from promoter.forges.remote import Remote, parse_remote
+from promoter.forges.remote import Remote, detect_kind, parse_remote
 from promoter.promote import workspace
 from promoter.registry import RegistryClient
 
@@ -56,7 +57,26 @@ def served_url(repo_urls: Iterable[str], event: Event) -> str | None:
     """The configured URL of the event's repository, or None when it is not
     one of `repo_urls` (`promoter serve` acts only on repositories it was
     told about: a payload must not choose where the tokens go)."""
-    return next((u for u in repo_urls if same_repository(u, event.repo_url)), None)
+    return next(
+        (
+            u
+            for u in repo_urls
+            if same_repository(u, event.repo_url) and _forge_matches(u, event.forge)
+        ),
+        None,
+    )
+
+
+def _forge_matches(url: str, forge: str) -> bool:
+    """A GitLab delivery (guarded only by a static token) must not act on a
+    GitHub repository, and vice versa: the URL's host says which forge it is."""
+    remote = parse_remote(url)
+    if remote.local:
+        return True
+    try:
+        return detect_kind(remote) == forge
+    except InputError:
+        return True  # a host we cannot classify: the operator listed it on purpose
 
 
 def same_repository(a: str, b: str) -> bool:
