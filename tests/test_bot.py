@@ -390,7 +390,14 @@ def test_malformed_gitlab_payload() -> None:
         ("/check", Command("check", "/check")),
         ("  /CHECK  ", Command("check", "/CHECK")),
         ("/diff", Command("diff", "/diff")),
-        ("Looks good.\n/promote prod-eu", Command("promote", "/promote prod-eu", ("prod-eu",))),
+        # A command counts only as the comment's first non-blank line:
+        ("Looks good.\n/promote prod-eu", None),
+        ("\n\n/promote prod-eu\nthanks", Command("promote", "/promote prod-eu", ("prod-eu",))),
+        ("    /promote prod", None),  # an indented code block
+        ("<!--\n/promote prod\n-->", None),  # a hidden HTML comment
+        (">>>\n/promote prod\n>>>", None),  # a GitLab multi-line quote
+        ("> q\n/promote prod", None),  # a lazy blockquote continuation
+        ("````\n```\n/promote prod\n````", None),
         (
             "/promote prod-eu, prod-us",
             Command("promote", "/promote prod-eu, prod-us", ("prod-eu", "prod-us")),
@@ -401,7 +408,7 @@ def test_malformed_gitlab_payload() -> None:
         ),
         # Only the first command line counts.
         ("/check\n/promote prod-eu", Command("check", "/check")),
-        ("```\n/check\n```\n/diff", Command("diff", "/diff")),
+        ("```\n/check\n```\n/diff", None),
         ("/rollback", Command("rollback", "/rollback")),
         ("/rollback api", Command("rollback", "/rollback api", service="api")),
         (

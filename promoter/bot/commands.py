@@ -53,21 +53,19 @@ class Command:
 
 
 def command_lines(body: str) -> list[str]:
-    """Candidate command lines of `body`, outside fenced code blocks."""
-    out = []
-    fence: str | None = None
+    """The comment's command line, if it has one: its first non-blank line,
+    indented less than four spaces. Only there: anywhere else a command could
+    sit in a quote, a code block, an HTML comment or a GitLab `>>>` block,
+    and Markdown has too many such forms to tell them all apart safely."""
     for raw in body.splitlines():
-        line = raw.strip()
-        match = _FENCE.match(line)
-        if match:
-            if fence is None:
-                fence = match.group(1)
-            elif match.group(1) == fence:
-                fence = None
+        if not raw.strip():
             continue
-        if fence is None and _LINE.fullmatch(line):
-            out.append(line)
-    return out
+        indent = len(raw) - len(raw.lstrip(" "))
+        line = raw.strip()
+        return (
+            [line] if indent < 4 and "\t" not in raw[: indent + 1] and _LINE.fullmatch(line) else []
+        )
+    return []
 
 
 def parse_command(body: str) -> Command | None:
