@@ -456,3 +456,35 @@ def test_serve_command_reports_a_busy_port(run, monkeypatch) -> None:
         )
     assert result.exit_code == 2, result.output
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_trickling_body_is_cut_off_at_the_request_deadline(served: Served, monkeypatch) -> None:
+    """One byte every few seconds must not hold a thread for ever (the per-read
+    timeout alone would allow it): the whole body has a deadline."""
+    import socket
+
+    import promoter.bot.server as server_module
+
+    monkeypatch.setattr(server_module, "REQUEST_DEADLINE_S", 1.0)
+    headers = github_headers(b"{}")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k != "Content-Length")
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+            "Content-Length: 100\r\n\r\n".encode()
+        )
+        start = time.monotonic()
+        answer = b""
+        for _ in range(8):  # keep trickling until the server answers
+            sock.sendall(b"x")
+            sock.settimeout(0.4)
+            try:
+                answer = sock.recv(4096)
+            except TimeoutError:
+                continue
+            if answer:
+                break
+        elapsed = time.monotonic() - start
+    assert answer.startswith(b"HTTP/1.0 40") or answer.startswith(b"HTTP/1.1 40"), answer
+    assert elapsed < 3.5
+    assert served.dispatched == []

@@ -34,6 +34,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,6 +143,10 @@ def require_secret(settings: WebhookSettings) -> None:
         )
 
 
+REQUEST_DEADLINE_S = 30.0
+MAX_CONNECTIONS = 32
+
+
 class WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -156,12 +161,48 @@ class WebhookServer(ThreadingHTTPServer):
         self.settings = settings
         self.dispatch = dispatch
         self.guard = guard or ReplayGuard()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Bounded concurrency: past MAX_CONNECTIONS open requests, new ones are
+        # closed at once instead of each taking a thread and up to max-body.
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     timeout = 15  # seconds per socket read: a slow client cannot hold a thread forever
+
+    def _read_body(self, length: int) -> bytes:
+        """Read the body within REQUEST_DEADLINE_S in all: a per-read timeout
+        alone lets a client trickle one byte every few seconds for ever."""
+        deadline = time.monotonic() + REQUEST_DEADLINE_S
+        chunks: list[bytes] = []
+        remaining = length
+        while remaining > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.connection.settimeout(min(left, self.timeout))
+            try:
+                chunk = self.rfile.read1(min(remaining, 65536))
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
 
     def version_string(self) -> str:
         return "promoter"  # no Python version for scanners
@@ -229,14 +270,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return Answer(401, "missing X-Gitlab-Token")
             if not _same(given, settings.gitlab_token):
                 return Answer(401, "wrong X-Gitlab-Token")
-            body = self.rfile.read(length)
+            body = self._read_body(length)
         else:
             signature = self.headers.get("X-Hub-Signature-256")
             if not settings.github_secret:
                 return Answer(401, "GitHub deliveries are not accepted here")
             if not signature:
                 return Answer(401, "missing X-Hub-Signature-256")
-            body = self.rfile.read(length)
+            body = self._read_body(length)
             if not _same(signature, github_signature(settings.github_secret, body)):
                 return Answer(401, "wrong X-Hub-Signature-256")
         if len(body) != length:
