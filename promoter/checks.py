@@ -17,7 +17,7 @@ import yaml
 from promoter import sticky
 from promoter.config import Config, Environment, Service, load_config
 from promoter.envrepo import yaml_files
-from promoter.envstate import Snapshot, env_paths, from_ref, from_tree, history
+from promoter.envstate import env_paths, from_ref, history
 from promoter.errors import InputError, PromoterError
 from promoter.forges.base import Forge, PullRequest
 from promoter.git import GitRepo
@@ -33,8 +33,8 @@ from promoter.policy.facts import (
     items_from_plan,
 )
 from promoter.policy.report import status_line
-from promoter.promote import check_hop, local_plan, local_ref
-from promoter.promotion import PlanItem, read_record, same_version
+from promoter.promote import check_hop, env_ref, local_env_ref, local_plan, snapshot_at
+from promoter.promotion import PlanItem, read_record, same_version_text
 from promoter.propose import Workspace
 from promoter.render import RenderError, render
 from promoter.render import diff as object_diff
@@ -129,9 +129,11 @@ def check_local(
     repo = GitRepo(repo_dir)
     services = list(config.services)
     with tempfile.TemporaryDirectory(prefix="promoter-check-") as tmp:
-        source_ref = _env_ref(repo, config, source_env)
-        target_ref = _env_ref(repo, config, target_env)
-        source_snap = _snap(repo, repo_dir, config, source_env, source_ref, services, Path(tmp))
+        source_ref = local_env_ref(repo, config, source_env)
+        target_ref = local_env_ref(repo, config, target_env)
+        source_snap = snapshot_at(
+            repo, repo_dir, config, source_env, source_ref, services, Path(tmp)
+        )
         facts = Facts(
             kind="promotion",
             target_env=target,
@@ -150,25 +152,6 @@ def check_local(
     return Checked(evaluate(facts, target_env.policies), items)
 
 
-def _env_ref(repo: GitRepo, config: Config, env: Environment) -> str | None:
-    branch = config.branch_for(env)
-    return local_ref(repo, env, branch) if branch else None
-
-
-def _snap(
-    repo: GitRepo,
-    root: Path,
-    config: Config,
-    env: Environment,
-    ref: str | None,
-    services: list[Service],
-    scratch: Path,
-) -> Snapshot:
-    if ref is None:
-        return from_tree(root, config, env, services)
-    return from_ref(repo, config, env, ref, services, scratch)
-
-
 # --- on a pull request --------------------------------------------------------------------
 
 
@@ -181,7 +164,6 @@ def pr_items(pr: PullRequest) -> tuple[str, str | None, str, dict[str, ImageRef]
             "promoter:plan block)",
             hint="check runs on PRs opened by promoter promote/rollback/bump",
         )
-    from promoter.images import parse_reference
 
     return (
         record.kind,
@@ -215,20 +197,13 @@ def apply_statuses(
     asked: set[str] = set()
     for d in history_:
         ref = refs.get(d.service)
-        if ref is None or d.commit in asked or not _same_version_text(d.to_ref, ref):
+        if ref is None or d.commit in asked or not same_version_text(d.to_ref, ref):
             continue
         asked.add(d.commit)
         state = forge.commit_statuses(d.commit).get(APPLY_CONTEXT)
         if state is not None:
             out[d.commit] = state
     return out
-
-
-def _same_version_text(text: str, ref: ImageRef) -> bool:
-    try:
-        return same_version(parse_reference(text), ref)
-    except PromoterError:
-        return False
 
 
 @dataclass
@@ -328,13 +303,6 @@ def check_pr(
     )
     forge.upsert_comment(pr, sticky.MARKER, comment)
     return PullRequestCheck(pr, Checked(report, items), comment, state)
-
-
-def env_ref(ws: Workspace, env: Environment) -> str:
-    branch = ws.branch_of(env)
-    if ws.repo.remote_branch(branch) is None:
-        raise InputError(f"branch {branch!r} of environment {env.name!r} does not exist")
-    return f"refs/remotes/origin/{branch}"
 
 
 def worktree(repo: GitRepo, ref: str, dest: Path) -> Path:

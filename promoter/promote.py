@@ -56,7 +56,8 @@ def origin_url(repo_dir: Path) -> str:
     return out.strip()
 
 
-def _ref(ws: Workspace, env: Environment) -> str:
+def env_ref(ws: Workspace, env: Environment) -> str:
+    """origin's branch of `env`, freshly fetched, as a ref."""
     branch = ws.branch_of(env)
     if ws.repo.remote_branch(branch) is None:
         raise GitError(
@@ -134,9 +135,30 @@ def _local_snapshot(
     scratch: Path,
 ) -> Snapshot:
     branch = config.branch_for(env)
-    if branch is None or branch == current:
+    ref = None if branch == current else local_env_ref(repo, config, env)
+    return snapshot_at(repo, root, config, env, ref, services, scratch)
+
+
+def local_env_ref(repo: GitRepo, config: Config, env: Environment) -> str | None:
+    """The ref of `env`'s own branch in a local clone; None when it shares
+    the checked-out branch (then the working tree is its state)."""
+    branch = config.branch_for(env)
+    return local_ref(repo, env, branch) if branch else None
+
+
+def snapshot_at(
+    repo: GitRepo,
+    root: Path,
+    config: Config,
+    env: Environment,
+    ref: str | None,
+    services: list[Service],
+    scratch: Path,
+) -> Snapshot:
+    """`env` as of `ref`, or as the working tree says when `ref` is None."""
+    if ref is None:
         return from_tree(root, config, env, services)
-    return from_ref(repo, config, env, local_ref(repo, env, branch), services, scratch)
+    return from_ref(repo, config, env, ref, services, scratch)
 
 
 def local_ref(repo: GitRepo, env: Environment, branch: str) -> str:
@@ -172,12 +194,14 @@ def promote(ws: Workspace, forge: Forge, request: PromoteRequest) -> list[Propos
     everything = list(config.services)  # snapshots cover all: widening may need any
     with tempfile.TemporaryDirectory(prefix="promoter-snap-") as tmp:
         scratch = Path(tmp)
-        source_ref = _ref(ws, source)
+        source_ref = env_ref(ws, source)
         source_snap = from_ref(ws.repo, config, source, source_ref, everything, scratch)
         source_history = history(ws.repo, config, source.name, source_ref, everything)
         results = []
         for target in targets:
-            target_snap = from_ref(ws.repo, config, target, _ref(ws, target), everything, scratch)
+            target_snap = from_ref(
+                ws.repo, config, target, env_ref(ws, target), everything, scratch
+            )
 
             def replan(names: set[str], _t: Snapshot = target_snap) -> list[PlanItem]:
                 chosen = [s for s in everything if s.name in names]
@@ -204,7 +228,7 @@ def env_history(
 def remote_history(ws: Workspace, env_name: str, service: str | None) -> list[Deployment]:
     env = ws.config.environment(env_name)
     services = [ws.config.service(service)] if service else list(ws.config.services)
-    return history(ws.repo, ws.config, env.name, _ref(ws, env), services)
+    return history(ws.repo, ws.config, env.name, env_ref(ws, env), services)
 
 
 def local_history(repo_dir: Path, env_name: str, service: str | None) -> list[Deployment]:
@@ -212,9 +236,7 @@ def local_history(repo_dir: Path, env_name: str, service: str | None) -> list[De
     env = config.environment(env_name)
     services = [config.service(service)] if service else list(config.services)
     repo = GitRepo(repo_dir)
-    branch = config.branch_for(env)
-    ref = local_ref(repo, env, branch) if branch else "HEAD"
-    return history(repo, config, env.name, ref, services)
+    return history(repo, config, env.name, local_env_ref(repo, config, env) or "HEAD", services)
 
 
 def rollback(
@@ -223,7 +245,7 @@ def rollback(
     config = ws.config
     env = config.environment(env_name)
     service = config.service(service_name)
-    ref = _ref(ws, env)
+    ref = env_ref(ws, env)
     with tempfile.TemporaryDirectory(prefix="promoter-snap-") as tmp:
         snap = from_ref(ws.repo, config, env, ref, [service], Path(tmp))
     deployed = snap.deployed[service.name]

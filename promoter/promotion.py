@@ -83,12 +83,12 @@ def plan_item(
 def provenance(history: Iterable[Deployment], service: str, ref: ImageRef) -> Provenance:
     """The newest history entry that put `ref` in place for `service`."""
     for d in history:
-        if d.service == service and _same_ref_text(d.to_ref, ref):
+        if d.service == service and same_version_text(d.to_ref, ref):
             return Provenance(d.commit, d.pipeline, d.source_commit)
     return Provenance()
 
 
-def _same_ref_text(text: str, ref: ImageRef) -> bool:
+def same_version_text(text: str, ref: ImageRef) -> bool:
     try:
         return same_version(parse_reference(text), ref)
     except ImageRefError:
