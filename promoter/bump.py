@@ -24,7 +24,7 @@ from promoter.envrepo import FileEdit, plan_set_image, read_deployed, write_edit
 from promoter.errors import GitError, InputError, PushConflictError
 from promoter.forges.base import Forge
 from promoter.git import GitRepo, Identity, auth_environment
-from promoter.history import ci_trailers
+from promoter.history import ci_trailers, format_trailers
 from promoter.images import ImageRef
 from promoter.promotion import PlanItem, same_version
 from promoter.propose import ProposalResult, Workspace, propose
@@ -150,7 +150,7 @@ def commit_message(
         ("Promoter-Kind", "bump"),
         *ci_trailers(environ),
     ]
-    return subject + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers) + "\n"
+    return subject + "\n\n" + format_trailers(trailers) + "\n"
 
 
 def bump(

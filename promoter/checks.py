@@ -33,9 +33,9 @@ from promoter.policy.facts import (
     items_from_plan,
 )
 from promoter.policy.report import status_line
-from promoter.promote import check_hop, env_ref, local_env_ref, local_plan, snapshot_at
+from promoter.promote import check_hop, local_env_ref, local_plan, snapshot_at
 from promoter.promotion import PlanItem, read_record, same_version_text
-from promoter.propose import Workspace
+from promoter.propose import Workspace, env_ref
 from promoter.render import RenderError, render
 from promoter.render import diff as object_diff
 

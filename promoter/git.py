@@ -59,7 +59,7 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_TRACE_REDACT": "1"}
     if not url.startswith(("http://", "https://")):
         return env
-    _, url_user, url_password = secrets.strip_credentials(url)
+    clean_url, url_user, url_password = secrets.strip_credentials(url)
     token, source = url_password, "url"
     if token is None:
         for name in TOKEN_VARIABLES:
@@ -76,7 +76,7 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
         user = "oauth2" if source == "GITLAB_TOKEN" else "x-access-token"
     basic = base64.b64encode(f"{user}:{token}".encode()).decode()
     secrets.register(basic)
-    scheme, _, rest = secrets.strip_credentials(url)[0].partition("://")
+    scheme, _, rest = clean_url.partition("://")
     host = rest.split("/", 1)[0]
     if scheme == "http" and not _loopback(host) and not environ.get("PROMOTER_ALLOW_HTTP_TOKEN"):
         raise InputError(
@@ -174,7 +174,7 @@ class GitRepo:
         )
         repo = cls(dest, env)
         # Both fetch the blobs the sparse patterns select, lazily.
-        repo.run("sparse-checkout", "set", "--no-cone", *sparse, timeout=NETWORK_TIMEOUT_S)
+        repo.set_sparse(sparse)
         repo.run("checkout", "--quiet", timeout=NETWORK_TIMEOUT_S)
         return repo
 

@@ -14,13 +14,13 @@ from promoter.bump import DEFAULT_IDENTITY
 from promoter.config import CONFIG_FILENAMES, Config, Environment, Service, load_config
 from promoter.envrepo import Deployed
 from promoter.envstate import Snapshot, from_ref, from_tree, history
-from promoter.errors import GitError, InputError
+from promoter.errors import InputError
 from promoter.forges.base import Forge
 from promoter.git import GitRepo, Identity, auth_environment
 from promoter.history import Deployment
 from promoter.images import ImageRef, parse_reference
 from promoter.promotion import PlanItem, plan_item, same_version, with_provenance
-from promoter.propose import ProposalResult, Workspace, propose
+from promoter.propose import ProposalResult, Workspace, env_ref, propose
 
 
 @contextmanager
@@ -54,17 +54,6 @@ def origin_url(repo_dir: Path) -> str:
             hint="pass --repo-url URL of the environment repository",
         )
     return out.strip()
-
-
-def env_ref(ws: Workspace, env: Environment) -> str:
-    """origin's branch of `env`, freshly fetched, as a ref."""
-    branch = ws.branch_of(env)
-    if ws.repo.remote_branch(branch) is None:
-        raise GitError(
-            f"branch {branch!r} of environment {env.name!r} does not exist on the remote",
-            hint="create it, or fix the environment's `branch:` in promoter.yaml",
-        )
-    return f"refs/remotes/origin/{branch}"
 
 
 def select_services(config: Config, names: tuple[str, ...], all_: bool) -> list[Service]:
@@ -216,13 +205,6 @@ def promote(ws: Workspace, forge: Forge, request: PromoteRequest) -> list[Propos
 
 
 # --- rollback and history ---------------------------------------------------------------
-
-
-def env_history(
-    ws_repo: GitRepo, config: Config, env: Environment, ref: str, service: str | None
-) -> list[Deployment]:
-    services = [config.service(service)] if service else list(config.services)
-    return history(ws_repo, config, env.name, ref, services)
 
 
 def remote_history(ws: Workspace, env_name: str, service: str | None) -> list[Deployment]:

@@ -152,6 +152,17 @@ def propose(
     return result
 
 
+def env_ref(ws: Workspace, env: Environment) -> str:
+    """origin's branch of `env`, freshly fetched, as a ref."""
+    branch = ws.branch_of(env)
+    if ws.repo.remote_branch(branch) is None:
+        raise GitError(
+            f"branch {branch!r} of environment {env.name!r} does not exist on the remote",
+            hint="create it, or fix the environment's `branch:` in promoter.yaml",
+        )
+    return f"refs/remotes/origin/{branch}"
+
+
 def _push_branch(
     ws: Workspace, target: Environment, base: str, branch: str, items: list[PlanItem], kind: str
 ) -> bool:
@@ -159,12 +170,7 @@ def _push_branch(
     already holds exactly this content. True when something was pushed."""
     repo = ws.repo
     expected = repo.remote_branch(branch)
-    if repo.remote_branch(base) is None:
-        raise GitError(
-            f"the branch {base!r} of environment {target.name!r} does not exist on the remote",
-            hint="create it, or fix the environment's `branch:` in promoter.yaml",
-        )
-    repo.switch(branch, f"refs/remotes/origin/{base}")
+    repo.switch(branch, env_ref(ws, target))
     paths = [ws.config.path_for(i.service, target.name) for i in items]
     repo.checkout_only([*CONFIG_FILENAMES, *paths])
     for item in items:

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
+from promoter.edit.kustomize import KUSTOMIZATION_FILES
 from promoter.errors import PromoterError
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MASK = "***"
 RENDER_TIMEOUT_S = 120
 

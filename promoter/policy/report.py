@@ -4,7 +4,7 @@ the one-line commit status description, and plain text for the terminal."""
 from __future__ import annotations
 
 from promoter.policy.engine import Report
-from promoter.policy.result import ERROR, FAIL, PASS, WARN, Result
+from promoter.policy.result import ERROR, FAIL, PASS, WARN
 
 __all__ = ["ICONS", "MAX_STATUS_LENGTH", "markdown", "status_line", "text"]
 
@@ -20,10 +20,6 @@ def _line(text: str) -> str:
 def _cell(text: str) -> str:
     """Table-cell safe: pipes escaped, no line breaks."""
     return _line(text).replace("|", "\\|") or "—"
-
-
-def _status_text(result: Result) -> str:
-    return "could not check" if result.status == ERROR else result.status
 
 
 def markdown(report: Report) -> str:
