@@ -64,6 +64,7 @@ MAX_LABEL_LENGTH = 50
 DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
 
 NAME_PATTERN = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
+_NAME = re.compile(NAME_PATTERN)
 """Environment and service names: they end up in branch names and paths."""
 _KEY_PATH = re.compile(r"[^.\s]+(\.[^.\s]+)*")
 _IMAGE_POLICY = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?:[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
@@ -422,7 +423,7 @@ def path_problem(text: str) -> str | None:
 
 
 def name_problem(text: str) -> str | None:
-    if re.fullmatch(NAME_PATTERN, text):
+    if _NAME.fullmatch(text):
         return None
     return (
         f"{text!r} is not a valid name (lowercase letters, digits, '.', '_', '-'; "

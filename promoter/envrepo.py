@@ -21,6 +21,7 @@ from promoter.edit import (
     find_references,
     is_kustomization_file,
 )
+from promoter.edit.setters import has_markers
 from promoter.errors import EditError, FileSystemError, InputError
 from promoter.images import ImageRef
 
@@ -87,7 +88,7 @@ def yaml_files(directory: Path) -> list[Path]:
         Path(e.path)
         for e in entries
         if e.is_file(follow_symlinks=False)
-        and (e.name.endswith(YAML_SUFFIXES) or e.name == "Kustomization")
+        and (e.name.endswith(YAML_SUFFIXES) or is_kustomization_file(e.name))
     ]
 
 
@@ -259,8 +260,7 @@ def read_deployed(root: Path, config: Config, env: str, service: Service) -> Dep
 def _may_reference(text: str, target: Target) -> bool:
     if target.helm_keys is not None:  # explicit keys need not name the image
         return True
-    last = target.repository.rsplit("/", 1)[-1]
-    return last in text or "$promoter" in text or "$imagepolicy" in text
+    return target.name_hint in text or has_markers(text)
 
 
 def _combine(found: list[Found], target: Target) -> ImageRef:

@@ -73,7 +73,6 @@ __all__ = [
     "line_of",
     "scalar",
     "scalar_span",
-    "span",
 ]
 
 
@@ -151,10 +150,6 @@ class Span:
 
     start: int
     end: int
-
-
-def span(node: Node) -> Span:
-    return Span(node.start_mark.index, node.end_mark.index)
 
 
 def scalar_span(text: str, node: ScalarNode) -> Span:

@@ -39,14 +39,13 @@ from kubernetes.dynamic.exceptions import (
     ResourceNotUniqueError,
 )
 
-from promoter import __version__, secrets
+from promoter import USER_AGENT, secrets
 from promoter.applier.errors import ApplierError
 from promoter.applier.keys import CRD, group_of, parse_key
 
 log = logging.getLogger("promoter.applier")
 
 FIELD_MANAGER = "promoter"
-USER_AGENT = f"promoter/{__version__}"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 T = TypeVar("T")

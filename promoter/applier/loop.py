@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promoter.applier import health
-from promoter.applier.drift import drifted
+from promoter.applier.drift import drifted, needs_check
 from promoter.applier.errors import ApplierError, InventoryError
 from promoter.applier.inventory import (
     Entry,
@@ -288,7 +288,7 @@ class _Round:
             else:
                 self.result.unchanged += 1
             return changed
-        if entry.resource_version == rv:
+        if not needs_check(key, digest, rv, self.inv):
             self.result.unchanged += 1
             return False
         self.result.checked += 1

@@ -9,6 +9,7 @@ kustomization that has none for the image yet.
 from __future__ import annotations
 
 from promoter.edit import compose, helm, kustomize, manifests, setters
+from promoter.edit.kustomize import is_kustomization_file
 from promoter.edit.model import (
     Change,
     EditResult,
@@ -33,10 +34,6 @@ __all__ = [
     "find_references",
     "is_kustomization_file",
 ]
-
-
-def is_kustomization_file(filename: str) -> bool:
-    return filename.rsplit("/", 1)[-1] in kustomize.KUSTOMIZATION_FILES
 
 
 def _find(text: str, filename: str, docs: list[Node], target: Target) -> list[Found]:

@@ -49,8 +49,12 @@ _FLUX_API = "kustomize.toolkit.fluxcd.io/"
 _NULLS = ("", "~", "null", "Null", "NULL")
 
 
+def is_kustomization_file(filename: str) -> bool:
+    return os.path.basename(filename) in KUSTOMIZATION_FILES
+
+
 def is_kustomization(filename: str, doc: Node) -> bool:
-    if os.path.basename(filename) in KUSTOMIZATION_FILES:
+    if is_kustomization_file(filename):
         return True
     return scalar(get(doc, "kind")) == "Kustomization"
 

@@ -95,7 +95,7 @@ def found_ref(node: ScalarNode, target: Target, kind: str, in_flow: bool = False
     text = str(node.value)
     # Cheap test first: helm values are full of scalars, and any reference to
     # the target contains its last path component.
-    if target.repository.rsplit("/", 1)[-1] not in text:
+    if target.name_hint not in text:
         return None
     ref = parse_ref(text)
     if ref is None or not ref.same_repository(target.repository):

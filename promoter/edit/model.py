@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from promoter.config import HelmKeys as HelmKeys
 from promoter.errors import EditError, ImageRefError
@@ -22,6 +23,12 @@ class Target:
     """Flux `ns:name` policy whose setter markers mean this service."""
     helm_keys: HelmKeys | None = None
     """Explicit dotted key paths for charts with unusual values layouts."""
+
+    @cached_property
+    def name_hint(self) -> str:
+        """The repository's last path component: any text referring to the
+        image contains it, which makes a cheap test before parsing."""
+        return self.repository.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,15 @@ def parse_time(value: object) -> datetime | None:
         return None
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Non-empty items in order, each once, case-insensitively (as the forges
+    compare user names and labels)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item and item.casefold() not in seen:
+            seen.add(item.casefold())
+            out.append(item)
+    return out

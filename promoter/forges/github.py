@@ -23,7 +23,7 @@ role name of a permission), we call its requester directly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -35,7 +35,7 @@ from github.PullRequest import PullRequest as GhPullRequest
 from github.Requester import HTTPSRequestsConnectionClass
 from github.Team import Team
 
-from promoter import secrets
+from promoter import USER_AGENT, secrets
 from promoter.errors import ForgeError
 from promoter.forges.adapter import ApiForge
 from promoter.forges.base import (
@@ -56,9 +56,10 @@ from promoter.forges.common import (
     parse_time,
     pick_sticky,
     same_text,
+    unique,
 )
 from promoter.forges.failures import Wording, network_error, status_error
-from promoter.forges.http import USER_AGENT, RetryPolicy, build_session
+from promoter.forges.http import RetryPolicy, build_session
 
 T = TypeVar("T")
 
@@ -142,16 +143,6 @@ def _graphql_errors(err: GithubException) -> str | None:
 def _normalise_body(text: str | None) -> str:
     # GitHub stores bodies edited in the web UI with CRLF line ends.
     return (text or "").replace("\r\n", "\n")
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        if item and item.casefold() not in seen:
-            seen.add(item.casefold())
-            out.append(item)
-    return out
 
 
 class GitHubForge(ApiForge):
@@ -305,10 +296,10 @@ class GitHubForge(ApiForge):
         result = ForgeResult(pr, created=True, updated=False)
         result.actions.append(f"opened pull request #{pr.number}: {pr.url}")
         handle = self._handle(pr.number, raw.node_id)
-        labels = _unique(spec.labels)
+        labels = unique(spec.labels)
         if labels:
             self._call(f"label #{pr.number}", lambda: handle.add_to_labels(*labels))
-            pr = _with(pr, labels=tuple(labels))
+            pr = replace(pr, labels=tuple(labels))
             result.actions.append(f"labelled #{pr.number}: {', '.join(labels)}")
         self._request_reviews(handle, spec, result)
         self._assign(handle, spec, result)
@@ -327,13 +318,13 @@ class GitHubForge(ApiForge):
             changes["body"] = spec.body
         if changes:
             self._call(f"update #{pr.number}", lambda: handle.edit(**changes))
-            pr = _with(pr, title=spec.title, body=spec.body)
+            pr = replace(pr, title=spec.title, body=spec.body)
             result.actions.append(f"updated {' and '.join(changes)} of #{pr.number}")
         have = {label.casefold() for label in pr.labels}
-        missing = [label for label in _unique(spec.labels) if label.casefold() not in have]
+        missing = [label for label in unique(spec.labels) if label.casefold() not in have]
         if missing:
             self._call(f"label #{pr.number}", lambda: handle.add_to_labels(*missing))
-            pr = _with(pr, labels=(*pr.labels, *missing))
+            pr = replace(pr, labels=(*pr.labels, *missing))
             result.actions.append(f"labelled #{pr.number}: {', '.join(missing)}")
         result.updated = bool(changes or missing)
         result.pull_request = pr
@@ -516,9 +507,9 @@ class GitHubForge(ApiForge):
     def _request_reviews(
         self, handle: GhPullRequest, spec: PullRequestSpec, result: ForgeResult
     ) -> None:
-        users = _unique(name.lstrip("@") for name in spec.reviewers)
+        users = unique(name.lstrip("@") for name in spec.reviewers)
         # GitHub wants a team's slug alone; people write "org/team" or "@org/team".
-        teams = _unique(team.lstrip("@").rsplit("/", 1)[-1] for team in spec.team_reviewers)
+        teams = unique(team.lstrip("@").rsplit("/", 1)[-1] for team in spec.team_reviewers)
         if not users and not teams:
             return
         kwargs: dict[str, Any] = {}
@@ -536,7 +527,7 @@ class GitHubForge(ApiForge):
             result.actions.append(f"requested review from {who}")
 
     def _assign(self, handle: GhPullRequest, spec: PullRequestSpec, result: ForgeResult) -> None:
-        users = _unique(name.lstrip("@") for name in spec.assignees)
+        users = unique(name.lstrip("@") for name in spec.assignees)
         if not users:
             return
         problem = self._tolerating_422(
@@ -594,7 +585,3 @@ class GitHubForge(ApiForge):
             f"{spec.base} is open",
             hint=f"close or retarget the other pull request from {spec.head}",
         )
-
-
-def _with(pr: PullRequest, **changes: Any) -> PullRequest:
-    return replace(pr, **changes)

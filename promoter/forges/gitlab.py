@@ -35,7 +35,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
-from promoter import secrets
+from promoter import USER_AGENT, secrets
 from promoter.errors import ForgeError
 from promoter.forges.adapter import ApiForge
 from promoter.forges.base import (
@@ -54,9 +54,10 @@ from promoter.forges.common import (
     parse_time,
     pick_sticky,
     same_text,
+    unique,
 )
 from promoter.forges.failures import Wording, network_error, status_error
-from promoter.forges.http import USER_AGENT, RetryPolicy, build_session
+from promoter.forges.http import RetryPolicy, build_session
 
 T = TypeVar("T")
 
@@ -110,16 +111,6 @@ def _permission(access_level: int) -> str:
 
 def strip_draft(title: str) -> str:
     return _DRAFT.sub("", title, count=1)
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        if item and item.casefold() not in seen:
-            seen.add(item.casefold())
-            out.append(item)
-    return out
 
 
 def _convert(data: dict[str, Any]) -> PullRequest:
@@ -218,7 +209,7 @@ class GitLabForge(ApiForge):
     def _users(self, names: Iterable[str], role: str, result: ForgeResult) -> dict[str, int]:
         """username → id for `names`; unknown ones become warnings."""
         found: dict[str, int] = {}
-        for name in _unique(n.lstrip("@") for n in names):
+        for name in unique(n.lstrip("@") for n in names):
             user_id = self._user_id(name)
             if user_id is None:
                 result.warnings.append(f"no GitLab user {name}; not added as {role}")
@@ -249,7 +240,7 @@ class GitLabForge(ApiForge):
             "title": f"Draft: {spec.title}" if spec.draft else spec.title,
             "description": spec.body,
         }
-        labels = _unique(spec.labels)
+        labels = unique(spec.labels)
         if labels:
             data["labels"] = ",".join(labels)
         assignees = self._users(spec.assignees, "assignee", result)
@@ -296,7 +287,7 @@ class GitLabForge(ApiForge):
         if pr.body.replace("\r\n", "\n") != spec.body.replace("\r\n", "\n"):
             changes["description"] = spec.body
         have = {label.casefold() for label in pr.labels}
-        missing = [label for label in _unique(spec.labels) if label.casefold() not in have]
+        missing = [label for label in unique(spec.labels) if label.casefold() not in have]
         if missing:
             changes["add_labels"] = ",".join(missing)
         if not changes:

@@ -25,10 +25,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from promoter import __version__, secrets
+from promoter import USER_AGENT, secrets
 from promoter.errors import ForgeError
-
-USER_AGENT = f"promoter/{__version__}"
 
 # Module-level so tests (and the lead's end-to-end tests) can patch them:
 # monkeypatch.setattr(promoter.forges.http, "sleep", fake_sleep).

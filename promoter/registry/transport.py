@@ -20,12 +20,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from promoter import __version__, secrets
+from promoter import USER_AGENT, secrets
 from promoter.errors import RegistryError
 
 log = logging.getLogger("promoter.registry")
 
-USER_AGENT = f"promoter/{__version__}"
 CA_BUNDLE_ENV = "PROMOTER_REGISTRY_CA_BUNDLE"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
