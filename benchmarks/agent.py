@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # measure this checkout's promoter
 
-from promoter.applier.kube import Kube  # noqa: E402
-from promoter.applier.loop import Reconciler, Settings  # noqa: E402
-from promoter.render import Obj  # noqa: E402
+from promoter.adapters.kube import Kube  # noqa: E402
+from promoter.adapters.render.renderer import Obj  # noqa: E402
+from promoter.workflows.apply_round import Reconciler, Settings  # noqa: E402
 from tests.kubefake import FakeKube  # noqa: E402
 
 KINDS = ("ConfigMap", "ServiceAccount", "Service", "Deployment")

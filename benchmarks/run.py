@@ -43,11 +43,11 @@ if str(ROOT) not in sys.path:
 import api_requests  # noqa: E402  (beside this file)
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
 
-from promoter.bump import BumpRequest, bump  # noqa: E402
-from promoter.config import load_config  # noqa: E402
-from promoter.envrepo import plan_set_image, read_deployed, write_edits  # noqa: E402
-from promoter.selection import resolve_service  # noqa: E402
-from promoter.status import status_matrix  # noqa: E402
+from promoter.adapters.worktree import plan_set_image, read_deployed, write_edits  # noqa: E402
+from promoter.core.config.model import load_config  # noqa: E402
+from promoter.core.service_choice import resolve_service  # noqa: E402
+from promoter.workflows.bump import BumpRequest, bump  # noqa: E402
+from promoter.workflows.status import status_matrix  # noqa: E402
 
 # Deterministic, isolated git: no user or system config, fixed dates.
 GIT_ENV = {

@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from promoter.applier.inventory import Inventory
-from promoter.applier.kube import Kube, Retry
-from promoter.applier.loop import Reconciler, Settings
-from promoter.applier.result import RoundResult
-from promoter.render import Obj, render
+from promoter.adapters.kube import Kube, Retry
+from promoter.adapters.render.renderer import Obj, render
+from promoter.core.applier.inventory import Inventory
+from promoter.core.applier.result import RoundResult
+from promoter.workflows.apply_round import Reconciler, Settings
 from tests.kubefake import FakeKube
 
 E2E_KUBECONFIG = "PROMOTER_E2E_KUBECONFIG"

@@ -1,4 +1,4 @@
-"""The issue's scenarios for one reconcile round (promoter/applier/loop.py).
+"""The issue's scenarios for one reconcile round (promoter/workflows/apply_round.py).
 
 Tests taking `cluster` run against the fake API server, and against a real
 cluster too when PROMOTER_E2E_KUBECONFIG is set (.github/workflows/e2e-kind.yml);
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from promoter.applier import loop
-from promoter.applier.drift import desired_hash
-from promoter.applier.prepare import prepare
+from promoter.core.applier.drift import desired_hash
+from promoter.core.applier.prepare import prepare
 from promoter.errors import ExitCode
+from promoter.workflows import apply_round
 from tests.agent_helpers import OWNER, Cluster, configmap, deployment, service
 
 pytest_plugins = ["tests.agent_fixtures"]
@@ -368,7 +368,7 @@ def test_crash_between_apply_and_prune_leaks_nothing(
         raise KeyboardInterrupt("the pod was killed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(loop._Round, "_prune", crash)
+        patched.setattr(apply_round._Round, "_prune", crash)
         with pytest.raises(KeyboardInterrupt):
             cluster.round()
     assert cluster.get("v1", "ConfigMap", "c") is not None  # applied before the crash

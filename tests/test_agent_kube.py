@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.applier.kube import (
+from promoter.adapters.kube import (
     Kube,
     KubeConflictError,
     KubeError,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from promoter.applier.drift import desired_hash, drifted, keys_to_check, needs_check, normalise
-from promoter.applier.inventory import Entry, Inventory
-from promoter.render import Obj
+from promoter.adapters.render.renderer import Obj
+from promoter.core.applier.drift import desired_hash, drifted, keys_to_check, needs_check, normalise
+from promoter.core.applier.inventory import Entry, Inventory
 
 
 def live_deployment(**changes: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from promoter.applier.health import Health, State, overall, status, summarise_not_ready
+from promoter.core.applier.health import Health, State, overall, status, summarise_not_ready
 
 C, P, F, U = State.CURRENT, State.IN_PROGRESS, State.FAILED, State.UNKNOWN
 

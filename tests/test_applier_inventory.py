@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from promoter.applier import inventory as inv_mod
-from promoter.applier.errors import InventoryError
-from promoter.applier.inventory import (
+from promoter.core.applier import inventory as inv_mod
+from promoter.core.applier.errors import InventoryError
+from promoter.core.applier.inventory import (
     FORMAT,
     Entry,
     Inventory,

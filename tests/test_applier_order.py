@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from promoter.applier.errors import WaveError
-from promoter.applier.order import (
+from promoter.adapters.render.renderer import Obj
+from promoter.core.applier.errors import WaveError
+from promoter.core.applier.order import (
     WAVE_ANNOTATION,
     apply_order,
     kind_rank,
@@ -16,7 +17,6 @@ from promoter.applier.order import (
     wave_of,
 )
 from promoter.errors import ExitCode, PromoterError
-from promoter.render import Obj
 
 
 def obj(api_version: str, kind: str, name: str, namespace: str = "", wave: Any = None) -> Obj:

@@ -4,11 +4,16 @@ from typing import Any
 
 import pytest
 
-from promoter.applier.errors import RenderEmptyError, RenderInvalidError
-from promoter.applier.inventory import Inventory
-from promoter.applier.prune import DEFAULT_OWNER_LABEL, PrunePlan, check_render, prune_candidates
+from promoter.adapters.render.renderer import Obj
+from promoter.core.applier.errors import RenderEmptyError, RenderInvalidError
+from promoter.core.applier.inventory import Inventory
+from promoter.core.applier.prune import (
+    DEFAULT_OWNER_LABEL,
+    PrunePlan,
+    check_render,
+    prune_candidates,
+)
 from promoter.errors import ExitCode, PromoterError
-from promoter.render import Obj
 
 OURS = {"app.kubernetes.io/managed-by": "promoter"}
 

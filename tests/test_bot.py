@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-import promoter.bot.handle
-import promoter.forges.http
-from promoter.bot.commands import Command, parse_command
-from promoter.bot.events import REPLY_MARKER, Event, Ignored, detect_forge, parse_event
-from promoter.bot.replies import finish, refusal
+import promoter.adapters.forges.http
+import promoter.workflows.bot
+from promoter.core.chatops.commands import Command, parse_command
+from promoter.core.chatops.events import REPLY_MARKER, Event, Ignored, detect_forge, parse_event
+from promoter.core.chatops.replies import finish, refusal
+from promoter.core.masking import register
+from promoter.core.sticky_comment import MARKER as STICKY
 from promoter.errors import InputError
-from promoter.secrets import register
-from promoter.sticky import MARKER as STICKY
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import FakeGitHub, SleepRecorder, github_fake, gitlab_fake
 
@@ -463,7 +463,7 @@ def test_replies_render_user_input_inert_and_masked() -> None:
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(promoter.forges.http, "sleep", SleepRecorder())
+    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())
 
 
 @pytest.fixture(autouse=True)
@@ -710,7 +710,7 @@ def test_a_bug_is_reported_on_the_pr_and_raised(run, tmp_path, monkeypatch) -> N
     def broken(ctx: Any, command: Command) -> tuple[str, bool]:
         raise RuntimeError(f"boom with {TOKEN}")
 
-    monkeypatch.setitem(promoter.bot.handle._RUNNERS, "check", broken)
+    monkeypatch.setitem(promoter.workflows.bot._RUNNERS, "check", broken)
     with github_fake(repo="acme/env", token=TOKEN, permissions=PERMISSIONS) as gh:
         gh.add_pull("promoter/staging/api", "main")
         seeded = gh.add_comment(1, "/check", user="alice")
@@ -773,8 +773,8 @@ def test_forge_failures_are_exit_6_and_masked(run, tmp_path) -> None:
 
 
 def test_a_gitlab_delivery_cannot_act_on_a_listed_github_repository() -> None:
-    from promoter.bot.events import Event
-    from promoter.bot.runner import served_url
+    from promoter.core.chatops.events import Event
+    from promoter.workflows.bot_runner import served_url
 
     urls = ["https://github.com/acme/env.git", "https://gitlab.example.com/acme/env.git"]
 

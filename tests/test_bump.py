@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.git import GitRepo, auth_environment
+from promoter.adapters.git import GitRepo, auth_environment
 from tests.conftest import EXAMPLE, Remote, git, make_remote, run_process
 from tests.gitserver import GitHttpServer
 

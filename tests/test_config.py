@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from promoter import config as config_module
-from promoter.config import (
+from promoter.core.config import model as config_module
+from promoter.core.config.model import (
     CONFIG_FILENAMES,
     Config,
     Environment,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter import config_cache
-from promoter.config import load_config
+from promoter.core.config import cache as config_cache
+from promoter.core.config.model import load_config
 
 
 def _big_repo(root: Path, services: int = 1500) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from promoter.edit import HelmKeys, Target, edit_text
+from promoter.core.edit import HelmKeys, Target, edit_text
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.parent for p in GOLDEN.glob("*/*/case.json"))

@@ -1,4 +1,4 @@
-"""Unit tests for promoter.edit: what the golden files do not show."""
+"""Unit tests for promoter.core.edit: what the golden files do not show."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from promoter.edit import Change, HelmKeys, Target, add_kustomize_image, edit_text
-from promoter.edit import find_references as find
-from promoter.edit.model import Splice, apply_splices
-from promoter.edit.scalars import needs_quotes
+from promoter.core.edit import Change, HelmKeys, Target, add_kustomize_image, edit_text
+from promoter.core.edit import find_references as find
+from promoter.core.edit.model import Splice, apply_splices
+from promoter.core.edit.scalars import needs_quotes
+from promoter.core.yamlnodes import compose_all, get, line_of, scalar_span
 from promoter.errors import EditError, ImageRefError, YamlError
-from promoter.yamlnodes import compose_all, get, line_of, scalar_span
 
 API = Target("api", "ghcr.io/acme/api")
 OLD = "sha256:" + "0123456789abcdef" * 4

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import responses
 
+from promoter.adapters.forges import CommentResult, make_forge
+from promoter.adapters.forges.base import PERMISSIONS, PullRequest, permits, short_description
+from promoter.adapters.forges.common import Marked, parse_time, pick_sticky, same_text
+from promoter.adapters.forges.none import NoForge
 from promoter.errors import ForgeError
-from promoter.forges import CommentResult, make_forge
-from promoter.forges.base import PERMISSIONS, PullRequest, permits, short_description
-from promoter.forges.common import Marked, parse_time, pick_sticky, same_text
-from promoter.forges.none import NoForge
 
 MARK = "<!-- promoter:sticky -->"
 

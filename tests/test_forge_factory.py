@@ -13,14 +13,14 @@ import pytest
 import requests
 import responses
 
-from promoter import secrets
+from promoter.adapters.forges import PullRequest, PullRequestSpec, forge_token, make_forge
+from promoter.adapters.forges.github import GitHubForge
+from promoter.adapters.forges.gitlab import GitLabForge
+from promoter.adapters.forges.http import USER_AGENT, RateLimitError, RetryPolicy, build_session
+from promoter.adapters.forges.none import NoForge
+from promoter.adapters.forges.remote import api_base, detect_kind, parse_remote, repository_slug
+from promoter.core import masking
 from promoter.errors import ExitCode, ForgeError, InputError
-from promoter.forges import PullRequest, PullRequestSpec, forge_token, make_forge
-from promoter.forges.github import GitHubForge
-from promoter.forges.gitlab import GitLabForge
-from promoter.forges.http import USER_AGENT, RateLimitError, RetryPolicy, build_session
-from promoter.forges.none import NoForge
-from promoter.forges.remote import api_base, detect_kind, parse_remote, repository_slug
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake, sent
 
 ENV = {"GITHUB_TOKEN": "ghp_factory_token", "GITLAB_TOKEN": "glpat-factory-token"}
@@ -202,7 +202,7 @@ def test_github_needs_owner_and_repo() -> None:
 )
 def test_token_precedence(kind: str, environ: dict[str, str], expected: str) -> None:
     assert forge_token(kind, environ) == expected
-    assert secrets.mask(f"x {expected} y") == "x *** y"
+    assert masking.mask(f"x {expected} y") == "x *** y"
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_missing_token_is_a_forge_error_naming_the_variables(url: str, variables
 
 def test_importing_forges_does_not_import_forge_libraries() -> None:
     code = (
-        "import sys, promoter.forges, promoter.forges.base;"
+        "import sys, promoter.adapters.forges, promoter.adapters.forges.base;"
         "print(sorted(m for m in ('github', 'gitlab') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -374,7 +374,7 @@ def test_connection_errors_are_retried_but_a_read_timeout_on_post_is_not(
 def test_module_sleep_can_be_patched(
     rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import promoter.forges.http as http
+    import promoter.adapters.forges.http as http
 
     waits: list[float] = []
     monkeypatch.setattr(http, "sleep", waits.append)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 import responses
 
+from promoter.adapters.forges import Approval, CommentResult, make_forge
+from promoter.adapters.forges.base import Forge, PullRequest
+from promoter.adapters.forges.github import GitHubForge
+from promoter.adapters.forges.http import RetryPolicy
 from promoter.errors import ForgeError
-from promoter.forges import Approval, CommentResult, make_forge
-from promoter.forges.base import Forge, PullRequest
-from promoter.forges.github import GitHubForge
-from promoter.forges.http import RetryPolicy
 from tests.fakeforge import FakeGitHub, SleepRecorder, fake_sha, sent
 
 TOKEN = "ghp_FAKEtoken0123456789abcdef"

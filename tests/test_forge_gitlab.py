@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import responses
 
+from promoter.adapters.forges import PullRequestSpec, make_forge
+from promoter.adapters.forges.base import Forge
+from promoter.adapters.forges.http import USER_AGENT, RateLimitError, RetryPolicy
 from promoter.errors import ExitCode, ForgeError
-from promoter.forges import PullRequestSpec, make_forge
-from promoter.forges.base import Forge
-from promoter.forges.http import USER_AGENT, RateLimitError, RetryPolicy
 from tests.fakeforge import FakeGitLab, SleepRecorder, sent
 
 TOKEN = "glpat-FAKEtoken0123456789"

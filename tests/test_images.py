@@ -8,8 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from promoter.errors import ExitCode, ImageRefError, InputError
-from promoter.images import (
+from promoter.core.images import (
     ImageRef,
     format_reference,
     looks_like_reference,
@@ -19,6 +18,7 @@ from promoter.images import (
     validate_digest,
     validate_tag,
 )
+from promoter.errors import ExitCode, ImageRefError, InputError
 
 SHA256 = "sha256:" + "0123456789abcdef" * 4
 SHA512 = "sha512:" + "fedcba9876543210" * 8

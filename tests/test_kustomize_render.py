@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from promoter.edit import Target, add_kustomize_image, edit_text, find_references
+from promoter.core.edit import Target, add_kustomize_image, edit_text, find_references
 
 API = Target("api", "ghcr.io/acme/api")
 WORKER = Target("worker", "registry.example.com:5000/team/worker")

@@ -4,8 +4,8 @@ import io
 import json
 import logging
 
-from promoter import secrets
 from promoter.cli.base import _setup_logging, configure_logging
+from promoter.core import masking
 
 
 def test_json_log_lines_are_masked(monkeypatch) -> None:
@@ -16,7 +16,7 @@ def test_json_log_lines_are_masked(monkeypatch) -> None:
     (handler,) = root.handlers
     monkeypatch.setattr(handler, "stream", stream)
     configure_logging("json", logging.INFO)
-    secrets.register("tok-logged-value-1")
+    masking.register("tok-logged-value-1")
     logging.getLogger("promoter.applier").info("applied with %s", "tok-logged-value-1")
     (line,) = stream.getvalue().splitlines()
     entry = json.loads(line)

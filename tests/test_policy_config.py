@@ -11,10 +11,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from promoter.config import Environment, load_config, parse_config
-from promoter.errors import ConfigError
-from promoter.policy.durations import format_duration, format_utc, parse_duration
-from promoter.policy.settings import (
+from promoter.core.config.model import Environment, load_config, parse_config
+from promoter.core.policy.durations import format_duration, format_utc, parse_duration
+from promoter.core.policy.settings import (
     RULES,
     AllowedRegistriesOptions,
     ApprovalsOptions,
@@ -25,6 +24,7 @@ from promoter.policy.settings import (
     SoakOptions,
     option_keys,
 )
+from promoter.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "promoter" / "schema" / "promoter.schema.json").read_text())

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from promoter.policy.cron import CronError, parse_cron, parse_window
+from promoter.core.policy.cron import CronError, parse_cron, parse_window
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from promoter.config import parse_config
-from promoter.history import Deployment
-from promoter.images import parse_reference
-from promoter.policy import rules
-from promoter.policy.engine import Report, evaluate
-from promoter.policy.facts import Approval, Facts, Item, RegistryFacts, items_from_plan
-from promoter.policy.report import MAX_STATUS_LENGTH, markdown, status_line, text
-from promoter.policy.result import Result
-from promoter.policy.settings import RULES, NoOptions, PolicyConfig, SoakOptions
-from promoter.promotion import PlanItem
+from promoter.core.config.model import parse_config
+from promoter.core.images import parse_reference
+from promoter.core.plans import PlanItem
+from promoter.core.policy import rules
+from promoter.core.policy.engine import Report, evaluate
+from promoter.core.policy.facts import Approval, Facts, Item, RegistryFacts, items_from_plan
+from promoter.core.policy.report import MAX_STATUS_LENGTH, markdown, status_line, text
+from promoter.core.policy.result import Result
+from promoter.core.policy.settings import RULES, NoOptions, PolicyConfig, SoakOptions
+from promoter.core.trailers import Deployment
 
 NOW = datetime.fromisoformat("2024-05-03T14:20:00+00:00")  # a Friday
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from promoter.images import parse_reference
-from promoter.policy.facts import Facts, Item, ObjectSummary, RegistryFacts
-from promoter.policy.result import Result
-from promoter.policy.rules import (
+from promoter.core.images import parse_reference
+from promoter.core.policy.facts import Facts, Item, ObjectSummary, RegistryFacts
+from promoter.core.policy.result import Result
+from promoter.core.policy.rules import (
     allowed_registries,
     digest_pinned,
     image_exists,
@@ -19,7 +19,7 @@ from promoter.policy.rules import (
     no_downgrade,
     no_plaintext_secrets,
 )
-from promoter.policy.settings import AllowedRegistriesOptions, ImmutableTagsOptions, NoOptions
+from promoter.core.policy.settings import AllowedRegistriesOptions, ImmutableTagsOptions, NoOptions
 
 NOW = datetime.fromisoformat("2024-05-03T14:00:00+00:00")
 DIGEST_A = "sha256:" + "a" * 64

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from promoter.images import parse_reference
-from promoter.policy.facts import Approval, Facts, Item
-from promoter.policy.result import Result
-from promoter.policy.rules import approvals, freeze
-from promoter.policy.settings import ApprovalsOptions, FreezeOptions
+from promoter.core.images import parse_reference
+from promoter.core.policy.facts import Approval, Facts, Item
+from promoter.core.policy.result import Result
+from promoter.core.policy.rules import approvals, freeze
+from promoter.core.policy.settings import ApprovalsOptions, FreezeOptions
 
 HEAD = "h" * 40
 OLD = "o" * 40

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from promoter.history import Deployment
-from promoter.images import parse_reference
-from promoter.policy.facts import Facts, Item
-from promoter.policy.result import Result
-from promoter.policy.rules import healthy_upstream, order, soak
-from promoter.policy.settings import NoOptions, SoakOptions
+from promoter.core.images import parse_reference
+from promoter.core.policy.facts import Facts, Item
+from promoter.core.policy.result import Result
+from promoter.core.policy.rules import healthy_upstream, order, soak
+from promoter.core.policy.settings import NoOptions, SoakOptions
+from promoter.core.trailers import Deployment
 
 NOW = datetime.fromisoformat("2024-05-03T14:20:00+00:00")
 API = "ghcr.io/acme/api"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import promoter.forges.http
-from promoter.promotion import read_record
+import promoter.adapters.forges.http
+from promoter.core.plans import read_record
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
 
@@ -40,7 +40,7 @@ def _remote(tmp_path: Path, forge: str) -> Remote:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
     recorder = SleepRecorder()
-    monkeypatch.setattr(promoter.forges.http, "sleep", recorder)
+    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", recorder)
     return recorder
 
 

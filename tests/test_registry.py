@@ -18,12 +18,12 @@ import requests
 import responses
 from responses import matchers
 
-from promoter import registry as registry_api
-from promoter import secrets
+from promoter.adapters import registry as registry_api
+from promoter.adapters.registry import MANIFEST_MEDIA_TYPES, RegistryClient
+from promoter.adapters.registry.hosts import scheme_for
+from promoter.core import masking
+from promoter.core.images import ImageRef, parse_reference
 from promoter.errors import ExitCode, ImageRefError, RegistryError
-from promoter.images import ImageRef, parse_reference
-from promoter.registry import MANIFEST_MEDIA_TYPES, RegistryClient
-from promoter.registry.hosts import scheme_for
 from tests.registry_server import (
     RegistryServer,
     free_port,
@@ -448,7 +448,7 @@ def test_bearer_token_flow_like_ghcr(
     assert len(rsps.calls) == 4
     assert rsps.calls[3].request.headers["Authorization"] == "Bearer ghcr-token-0123456789"
     # ...and can never be printed.
-    assert secrets.mask("token ghcr-token-0123456789") == "token ***"
+    assert masking.mask("token ghcr-token-0123456789") == "token ***"
 
 
 def test_docker_hub_names_and_anonymous_token(

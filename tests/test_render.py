@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.render import RenderError, diff, render
+from promoter.adapters.render.renderer import RenderError, diff, render
 from tests.conftest import EXAMPLE
 
 

@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from promoter import secrets
-from promoter.git import auth_environment
+from promoter.adapters.git import auth_environment
+from promoter.core import masking
 
 
 @pytest.mark.parametrize(
@@ -21,19 +21,19 @@ from promoter.git import auth_environment
     ],
 )
 def test_strip_credentials(url: str, clean: str, user: str | None, password: str | None) -> None:
-    assert secrets.strip_credentials(url) == (clean, user, password)
+    assert masking.strip_credentials(url) == (clean, user, password)
 
 
 def test_mask_hides_registered_values_and_url_passwords() -> None:
-    secrets.register("ghp_registeredTOKEN")
+    masking.register("ghp_registeredTOKEN")
     text = "token ghp_registeredTOKEN in https://bot:unregistered-pw@h/x and ssh://git@h/y"
-    assert secrets.mask(text) == "token *** in https://bot:***@h/x and ssh://git@h/y"
+    assert masking.mask(text) == "token *** in https://bot:***@h/x and ssh://git@h/y"
 
 
 def test_logging_filter_masks_arguments(caplog: pytest.LogCaptureFixture) -> None:
-    secrets.register("glpat-logged-secret")
+    masking.register("glpat-logged-secret")
     logger = logging.getLogger("promoter.test")
-    logger.addFilter(secrets.MaskingFilter())
+    logger.addFilter(masking.MaskingFilter())
     with caplog.at_level(logging.INFO, logger="promoter.test"):
         logger.info("pushing with %s", "glpat-logged-secret")
     assert caplog.records[0].getMessage() == "pushing with ***"

@@ -21,11 +21,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-import promoter.forges.http
-from promoter.bot.events import Event
-from promoter.bot.runner import run_event, same_repository, served_url
-from promoter.bot.server import Busy, ReplayGuard, WebhookServer, WebhookSettings, Worker
+import promoter.adapters.forges.http
+from promoter.adapters.http.webhooks import (
+    Busy,
+    ReplayGuard,
+    WebhookServer,
+    WebhookSettings,
+    Worker,
+)
+from promoter.core.chatops.events import Event
 from promoter.errors import InputError
+from promoter.workflows.bot_runner import run_event, same_repository, served_url
 from tests.conftest import EXAMPLE, make_remote
 from tests.fakeforge import SleepRecorder, github_fake
 from tests.test_bot import (
@@ -412,7 +418,7 @@ def test_same_repository() -> None:
 def test_a_signed_delivery_runs_the_command(run, tmp_path: Path, monkeypatch) -> None:
     """serve's wiring: a verified /check delivery is handled against the
     served repository (real clone), setting the status on the forge."""
-    monkeypatch.setattr(promoter.forges.http, "sleep", SleepRecorder())
+    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())
     token = "ghp_serveTOKEN12345"
     source = tmp_path / "src"
     shutil.copytree(EXAMPLE, source)
@@ -463,7 +469,7 @@ def test_a_trickling_body_is_cut_off_at_the_request_deadline(served: Served, mon
     timeout alone would allow it): the whole body has a deadline."""
     import socket
 
-    import promoter.bot.server as server_module
+    import promoter.adapters.http.webhooks as server_module
 
     monkeypatch.setattr(server_module, "REQUEST_DEADLINE_S", 1.0)
     headers = github_headers(b"{}")

@@ -21,8 +21,7 @@ import semver as pysemver
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoter.errors import ExitCode, InputError
-from promoter.versions import (
+from promoter.core.versions import (
     Version,
     compare,
     is_downgrade,
@@ -30,6 +29,7 @@ from promoter.versions import (
     parse_version,
     select_latest,
 )
+from promoter.errors import ExitCode, InputError
 
 
 def v(text: str) -> Version:

@@ -13,7 +13,18 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.applier.agent import (
+from promoter.adapters.http.agent_status import CommitStatus, Metrics, StatusServer, StatusSink
+from promoter.adapters.kube import Kube
+from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, configure_logging, emit, emit_json
+from promoter.cli.proposals import make_forge_for
+from promoter.core.applier.inventory import Inventory
+from promoter.core.applier.prepare import prepare
+from promoter.core.applier.prune import PROTECTED_KINDS
+from promoter.core.applier.result import RoundResult
+from promoter.core.config.model import load_config
+from promoter.core.policy.durations import duration_problem, parse_duration
+from promoter.errors import InputError, PromoterError
+from promoter.workflows.agent import (
     Agent,
     AgentOptions,
     GitSource,
@@ -23,19 +34,8 @@ from promoter.applier.agent import (
     exit_code,
     render_paths,
 )
-from promoter.applier.inventory import Inventory
-from promoter.applier.kube import Kube
-from promoter.applier.livediff import live_diff
-from promoter.applier.loop import Reconciler, Settings
-from promoter.applier.prepare import prepare
-from promoter.applier.prune import PROTECTED_KINDS
-from promoter.applier.report import CommitStatus, Metrics, StatusServer, StatusSink
-from promoter.applier.result import RoundResult
-from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, configure_logging, emit, emit_json
-from promoter.cli.proposals import make_forge_for
-from promoter.config import load_config
-from promoter.errors import InputError, PromoterError
-from promoter.policy.durations import duration_problem, parse_duration
+from promoter.workflows.apply_round import Reconciler, Settings
+from promoter.workflows.live_diff import live_diff
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("promoter.applier")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from promoter import secrets
+from promoter.core import masking
 from promoter.errors import ExitCode, PromoterError
 
 
@@ -20,7 +20,7 @@ class PromoterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PromoterError as err:
-            click.echo(f"error: {secrets.mask(str(err))}", err=True)
+            click.echo(f"error: {masking.mask(str(err))}", err=True)
             raise click.exceptions.Exit(int(err.exit_code)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -29,7 +29,7 @@ class PromoterGroup(click.Group):
             raise
         except Exception:
             click.echo("internal error (a bug in promoter; please report it):", err=True)
-            click.echo(secrets.mask(traceback.format_exc()), err=True)
+            click.echo(masking.mask(traceback.format_exc()), err=True)
             raise click.exceptions.Exit(int(ExitCode.INTERNAL)) from None
 
 
@@ -50,7 +50,7 @@ class JsonFormatter(logging.Formatter):
 
 def _setup_logging() -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(secrets.MaskingFilter())
+    handler.addFilter(masking.MaskingFilter())
     root = logging.getLogger("promoter")
     if not root.handlers:
         root.addHandler(handler)
@@ -70,11 +70,11 @@ def configure_logging(fmt: str, level: int) -> None:
 
 
 def emit_json(data: object) -> None:
-    click.echo(secrets.mask(json.dumps(data, indent=2, sort_keys=False)))
+    click.echo(masking.mask(json.dumps(data, indent=2, sort_keys=False)))
 
 
 def emit(text: str, *, err: bool = False) -> None:
-    click.echo(secrets.mask(text), err=err)
+    click.echo(masking.mask(text), err=err)
 
 
 OUTPUT_OPTION = click.option(

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import click
 
-from promoter.bot.events import Event, Ignored, parse_event
-from promoter.bot.handle import BotResult
-from promoter.bot.runner import run_event, served_url
-from promoter.bot.server import (
+from promoter.adapters.http.webhooks import (
     DEFAULT_MAX_BODY,
     WebhookServer,
     WebhookSettings,
@@ -23,7 +20,10 @@ from promoter.bot.server import (
     serve,
 )
 from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
+from promoter.core.chatops.events import Event, Ignored, parse_event
 from promoter.errors import InputError
+from promoter.workflows.bot import BotResult
+from promoter.workflows.bot_runner import run_event, served_url
 
 ALLOW_TEAM = click.option(
     "--allow-team",

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from promoter.checks import check_local, check_pr
+from promoter.adapters.registry import RegistryClient
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import make_forge_for
+from promoter.core.policy.report import text as report_text
 from promoter.errors import ExitCode, InputError
-from promoter.policy.report import text as report_text
-from promoter.promote import origin_url, workspace
-from promoter.registry import RegistryClient
+from promoter.workflows.check import check_local, check_pr
+from promoter.workflows.promote import origin_url, workspace
 
 
 @click.command("check")

@@ -10,16 +10,16 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.bump import DEFAULT_MESSAGE, BumpRequest, TagQuery, bump, check_template
+from promoter.adapters.forges.base import Forge
+from promoter.adapters.worktree import FileEdit, plan_set_image, write_edits
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
-from promoter.config import Config, branch_problem, load_config
-from promoter.envrepo import FileEdit, plan_set_image, write_edits
+from promoter.core.config.model import Config, branch_problem, load_config
+from promoter.core.images import parse_reference, validate_digest, validate_tag
+from promoter.core.service_choice import needed, resolve_service
 from promoter.errors import InputError
-from promoter.forges.base import Forge
-from promoter.images import parse_reference, validate_digest, validate_tag
-from promoter.selection import needed, resolve_service
-from promoter.status import status_matrix, status_table
+from promoter.workflows.bump import DEFAULT_MESSAGE, BumpRequest, TagQuery, bump, check_template
+from promoter.workflows.status import status_matrix, status_table
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ import click
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
 from promoter.errors import InputError
-from promoter.promote import (
+from promoter.workflows.promote import (
     PromoteRequest,
     local_history,
     local_plan,

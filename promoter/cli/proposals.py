@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from promoter.config import Config
-from promoter.forges import make_forge
-from promoter.forges.base import Forge
-from promoter.propose import ProposalResult
+from promoter.adapters.forges import make_forge
+from promoter.adapters.forges.base import Forge
+from promoter.core.config.model import Config
+from promoter.workflows.open_pr import ProposalResult
 
 
 def make_forge_for(

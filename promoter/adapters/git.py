@@ -1,0 +1,345 @@
+"""The only module that talks to git (through GitPython's command runner).
+
+Tokens are handed to git as an HTTP header through `GIT_CONFIG_*`
+environment variables of the child process, so they never land in
+`.git/config`, in a remote URL, or in anything we print.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from git.cmd import Git
+
+from promoter.core import masking
+from promoter.errors import GitError, InputError
+
+NETWORK_TIMEOUT_S = 600
+TOKEN_VARIABLES = ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
+
+# The per-ref verdicts (from `push --porcelain` stdout, never from `remote:`
+# hook chatter) that mean "the branch moved under you": a plain
+# non-fast-forward, and the compare-and-swap failure a server reports when
+# two pushes land at once.
+_RACE = re.compile(
+    r"^!\t\S+\t\[rejected\] \((?:fetch first|non-fast-forward)\)"
+    r"|^!\t\S+\t\[remote rejected\] \(.*(?:is at [0-9a-f]+ but expected|failed to update ref)",
+    re.MULTILINE,
+)
+# Settings of the user's own git config that must not touch our commits.
+_COMMIT_CONFIG = (
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "commit.cleanup=verbatim",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+
+def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Child-process variables that authenticate git over HTTPS, if a token is set.
+
+    Username defaults suit the forges: `oauth2` for GitLab tokens,
+    `x-access-token` otherwise; `PROMOTER_GIT_USERNAME` overrides.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    # Never prompt (CI has no terminal); keep auth headers out of any trace
+    # a user switched on with GIT_TRACE_CURL.
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_TRACE_REDACT": "1"}
+    if not url.startswith(("http://", "https://")):
+        return env
+    clean_url, url_user, url_password = masking.strip_credentials(url)
+    token, source = url_password, "url"
+    if token is None:
+        for name in TOKEN_VARIABLES:
+            if environ.get(name):
+                token, source = environ[name], name
+                break
+    if token is None and url_user:  # https://TOKEN@host/…: the token as the user
+        token, url_user = url_user, None
+    if not token:
+        return env
+    masking.register(token)
+    user = environ.get("PROMOTER_GIT_USERNAME") or url_user
+    if not user:
+        user = "oauth2" if source == "GITLAB_TOKEN" else "x-access-token"
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    masking.register(basic)
+    scheme, _, rest = clean_url.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme == "http" and not _loopback(host) and not environ.get("PROMOTER_ALLOW_HTTP_TOKEN"):
+        raise InputError(
+            f"refusing to send a token to {host} over plain http",
+            hint="use an https:// URL (or set PROMOTER_ALLOW_HTTP_TOKEN=1 on a trusted network)",
+        )
+    count_text = environ.get("GIT_CONFIG_COUNT", "0")
+    count = int(count_text) if count_text.isdigit() else 0
+    env.update(
+        {
+            "GIT_CONFIG_COUNT": str(count + 1),
+            # Scoped to this host: a redirect or submodule elsewhere never gets it.
+            f"GIT_CONFIG_KEY_{count}": f"http.{scheme}://{host}/.extraHeader",
+            f"GIT_CONFIG_VALUE_{count}": f"Authorization: Basic {basic}",
+        }
+    )
+    return env
+
+
+class GitRepo:
+    """A working tree, driven by git commands with our environment."""
+
+    def __init__(self, path: Path, env: dict[str, str] | None = None) -> None:
+        self.path = path
+        self.env = env or {}
+
+    def run(
+        self,
+        *args: str,
+        timeout: int | None = None,
+        check: bool = True,
+        doing: str | None = None,
+    ) -> tuple[int, str, str]:
+        cmd = ["git", *args]
+        status, out, err = Git(str(self.path)).execute(
+            cmd,
+            with_extended_output=True,
+            with_exceptions=False,
+            env=self.env,
+            kill_after_timeout=timeout,
+        )
+        if check and status != 0:
+            what = doing or f"`git {args[0]}`"
+            detail = masking.mask(str(err).strip()) or f"exit status {status}"
+            raise GitError(f"{what} failed: {detail}", hint=_hint(str(err)))
+        return int(status), str(out), str(err)
+
+    def out(self, *args: str) -> str:
+        return self.run(*args)[1]
+
+    def run_bytes(self, *args: str, doing: str | None = None) -> bytes:
+        """stdout as bytes (archives), raising GitError on failure."""
+        status, out, err = Git(str(self.path)).execute(
+            ["git", *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            env=self.env,
+            stdout_as_string=False,
+            kill_after_timeout=NETWORK_TIMEOUT_S,
+        )
+        if status != 0:
+            detail = masking.mask(str(err).strip()) or f"exit status {status}"
+            raise GitError(f"{doing or 'git ' + args[0]} failed: {detail}", hint=_hint(str(err)))
+        return bytes(out)
+
+    @classmethod
+    def clone(
+        cls,
+        url: str,
+        dest: Path,
+        *,
+        branch: str | None,
+        sparse: list[str],
+        env: dict[str, str],
+        shallow: bool = True,
+    ) -> GitRepo:
+        """A blob-less, sparse clone — shallow for a bump, with full commit
+        history (still no blobs) when history is read: the cost does not grow
+        with the size of the environment repository."""
+        clean_url, _, _ = masking.strip_credentials(url)
+        args = ["clone", "--quiet", "--filter=blob:none", "--no-checkout"]
+        if shallow:
+            args += ["--depth", "1"]
+        if branch:
+            args += ["--branch", branch]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        repo = cls(dest.parent, env)
+        repo.run(
+            *args,
+            "--",
+            clean_url,
+            str(dest),
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"cloning {clean_url}" + (f" (branch {branch})" if branch else ""),
+        )
+        repo = cls(dest, env)
+        # Both fetch the blobs the sparse patterns select, lazily.
+        repo.set_sparse(sparse)
+        repo.run("checkout", "--quiet", timeout=NETWORK_TIMEOUT_S)
+        return repo
+
+    def set_sparse(self, patterns: list[str]) -> None:
+        self.run("sparse-checkout", "set", "--no-cone", *patterns, timeout=NETWORK_TIMEOUT_S)
+
+    def checkout_only(self, paths: list[str]) -> None:
+        """Sparse-check-out exactly these files, and of these directories only
+        their own files (the editors never read subdirectories)."""
+        patterns = []
+        for path in paths:
+            rel = _escape(path.strip("/"))
+            if self.object_type(path) == "tree":
+                patterns += [f"/{rel}/*", f"!/{rel}/*/"]
+            else:
+                patterns.append(f"/{rel}")
+        self.set_sparse(patterns)
+
+    def object_type(self, path: str) -> str | None:
+        """ "tree", "blob" or None: what `path` is at HEAD (no blob download)."""
+        listing = self.out("ls-tree", "HEAD", "--", path.strip("/"))
+        return listing.split()[1] if listing else None
+
+    def remote_branch(self, branch: str) -> str | None:
+        """Fetch origin's `branch` into refs/remotes/origin/; its sha, or None
+        when the remote has no such branch."""
+        status, _, err = self.run(
+            "fetch",
+            "--quiet",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            check=False,
+        )
+        if status != 0:
+            if "couldn't find remote ref" in err.lower():
+                return None
+            raise GitError(
+                f"fetching branch {branch!r} failed: {masking.mask(err.strip())}",
+                hint=_hint(err),
+            )
+        return self.out("rev-parse", f"refs/remotes/origin/{branch}")
+
+    def archive(self, ref: str, paths: list[str]) -> bytes:
+        """A tar of `paths` (those that exist) at `ref`."""
+        present = [p for p in paths if self.out("ls-tree", ref, "--", p.strip("/"))]
+        if not present:
+            return b""
+        return self.run_bytes(
+            "archive",
+            "--format=tar",
+            ref,
+            "--",
+            *[p.strip("/") for p in present],
+            doing=f"reading {ref}",
+        )
+
+    def log(self, ref: str, paths: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+        """(sha, committer date ISO, author "name <email>", message), newest first."""
+        args = ["log", "--format=%H%x00%cI%x00%an <%ae>%x00%B%x1e", ref]
+        if paths:
+            args += ["--", *[p.strip("/") for p in paths]]
+        out = self.out(*args)
+        records = []
+        for chunk in out.split("\x1e"):
+            chunk = chunk.strip("\n")
+            if chunk:
+                sha, date, author, message = chunk.split("\x00", 3)
+                records.append((sha, date, author, message))
+        return records
+
+    def switch(self, branch: str, start: str) -> None:
+        """Check out a new (or reset) local `branch` at `start`."""
+        self.run("checkout", "--quiet", "-B", branch, start, timeout=NETWORK_TIMEOUT_S)
+
+    def same_tree(self, a: str, b: str) -> bool:
+        return self.out("rev-parse", f"{a}^{{tree}}") == self.out("rev-parse", f"{b}^{{tree}}")
+
+    def push_branch(self, branch: str, expected: str | None) -> None:
+        """Force-push HEAD to `branch`, but only if the remote branch is still
+        at `expected` (None: must not exist) — never clobber someone's push."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        self.run(
+            "push",
+            "--quiet",
+            lease,
+            "origin",
+            f"HEAD:refs/heads/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"pushing branch {branch!r}",
+        )
+
+    def current_branch(self) -> str:
+        return self.out("rev-parse", "--abbrev-ref", "HEAD")
+
+    def head(self) -> str:
+        return self.out("rev-parse", "HEAD")
+
+    def fetch_reset(self, branch: str) -> str:
+        """Move to the remote's newest `branch` tip, dropping local work."""
+        self.run(
+            "fetch",
+            "--quiet",
+            "--depth",
+            "1",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            doing=f"fetching branch {branch!r}",
+        )
+        remote = f"refs/remotes/origin/{branch}"
+        self.run("checkout", "--quiet", "-B", branch, remote, timeout=NETWORK_TIMEOUT_S)
+        self.run("reset", "--quiet", "--hard", remote, timeout=NETWORK_TIMEOUT_S)
+        return self.head()
+
+    def commit(self, paths: list[str], message: str, author: Identity) -> str:
+        self.run("add", "--sparse", "--", *paths)
+        identity = ("-c", f"user.name={author.name}", "-c", f"user.email={author.email}")
+        self.run(*identity, *_COMMIT_CONFIG, "commit", "--quiet", "--no-verify", "-m", message)
+        return self.head()
+
+    def push(self, branch: str) -> str | None:
+        """Push HEAD to `branch`. None when it landed; git's verdict when it
+        was rejected because the branch moved (the caller may retry); any
+        other failure raises GitError."""
+        status, out, err = self.run(
+            "push",
+            "--porcelain",
+            "origin",
+            f"HEAD:refs/heads/{branch}",
+            timeout=NETWORK_TIMEOUT_S,
+            check=False,
+        )
+        if status == 0:
+            return None
+        race = _RACE.search(out)
+        if race:
+            verdict = race.group(0).rsplit("\t", 1)[-1]
+            return masking.mask(f"{verdict}; {err.strip()}" if err.strip() else verdict)
+        detail = masking.mask(f"{out.strip()}\n{err.strip()}".strip())
+        raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
+
+
+def _loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name in ("localhost", "[::1]") or name.startswith("127.")
+
+
+def _escape(path: str) -> str:
+    # Sparse patterns are gitignore globs; a configured path is literal.
+    return "".join("\\" + c if c in "*?[]\\!#" else c for c in path)
+
+
+def _hint(stderr: str) -> str | None:
+    text = stderr.lower()
+    if "authentication failed" in text or "could not read username" in text or " 401" in text:
+        return (
+            "set PROMOTER_GIT_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN) to a token with write access"
+        )
+    if " 403" in text or "permission to" in text or "denied" in text:
+        return "the token or key lacks write access to this repository"
+    if ("remote branch" in text and "not found" in text) or "couldn't find remote ref" in text:
+        return "check --branch or the environment's `branch:` in promoter.yaml"
+    if "not found" in text or "does not appear to be a git repository" in text:
+        return "check the repository URL (--repo-url) and that the token can see it"
+    if "could not resolve host" in text or "connection refused" in text:
+        return "the git server is unreachable from here"
+    return None

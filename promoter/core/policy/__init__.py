@@ -1,0 +1,15 @@
+"""Policy gates: rules that guard promotions into an environment.
+
+- `settings`: the `policies:` block of promoter.yaml (typed options per rule),
+  with `cron` (freeze windows) and `durations` (`30m`);
+- `facts`: everything the rules may look at, gathered by adapters beforehand;
+- `rules`: one pure function per rule, `(facts, options) -> [Result]` (the
+  history rules are in `upstream`, approvals and freeze in `review`);
+- `engine`: runs an environment's rules and decides the verdict (`result`
+  holds the Result type);
+- `report`: the Markdown table for the sticky comment, the status line, text.
+
+Nothing here does I/O: adapters gather the facts, so every rule is testable
+with plain data. This package imports nothing at import time because
+`promoter.core.config.model` imports `promoter.core.policy.settings`.
+"""

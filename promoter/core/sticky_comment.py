@@ -1,0 +1,68 @@
+"""The one sticky PR comment: plan, policy results and the rendered diff of
+the target environment, kept under the forge's size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from promoter.core.plans import PlanItem
+from promoter.core.policy import report as policy_report
+from promoter.core.policy.engine import Report
+
+MARKER = "<!-- promoter:sticky -->"
+_ROOM = 2_000  # for the plan, the policy table and the truncation notes
+
+
+def _plan(items: list[PlanItem], target: str) -> str:
+    lines = [f"| service | current in {target} | new |", "|---|---|---|"]
+    for i in items:
+        current = str(i.current) if i.current else "-"
+        lines.append(f"| {i.service} | `{current}` | `{i.new}` |")
+    return "\n".join(lines)
+
+
+def _diff_section(diffs: Mapping[str, str], budget: int) -> str:
+    if not diffs:
+        return "_The rendered manifests do not change._"
+    parts = []
+    per_object = max(budget // max(len(diffs), 1), 400)
+    for key, text in diffs.items():
+        shown = text
+        if len(text) > per_object:
+            kept = text[:per_object].rsplit("\n", 1)[0]
+            omitted = text[len(kept) :].count("\n")
+            shown = f"{kept}\n… {omitted} more line(s) not shown (comment size limit)\n"
+        parts.append(
+            f"<details><summary><code>{key}</code></summary>\n\n```diff\n{shown}```\n</details>"
+        )
+    return "\n\n".join(parts)
+
+
+def body(
+    title: str,
+    items: list[PlanItem],
+    target: str,
+    report: Report,
+    diffs: Mapping[str, str],
+    *,
+    limit: int,
+    render_error: str | None = None,
+) -> str:
+    head = "\n\n".join(
+        [
+            MARKER,
+            f"## promoter: {title}",
+            "### Plan",
+            _plan(items, target),
+            policy_report.markdown(report).rstrip(),
+            f"### Rendered changes in `{target}`",
+        ]
+    )
+    if render_error:
+        diff_text = f"⚠️ could not render: {render_error}"
+    else:
+        diff_text = _diff_section(diffs, max(limit - len(head) - _ROOM, 0))
+    text = f"{head}\n\n{diff_text}\n"
+    if len(text) > limit:  # many objects: drop diffs, keep the verdict
+        text = f"{head}\n\n_{len(diffs)} objects change; the diff is too large to show here._\n"
+    return text

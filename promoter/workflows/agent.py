@@ -1,0 +1,253 @@
+"""The agent's poll loop: where the desired state comes from, and when.
+
+Every `interval` (or at once when woken by `POST /trigger`, e.g. from the
+forge's push webhook): `git ls-remote` the environment's branch (one small
+request); fetch (shallow, blob-less, into the clone kept between rounds)
+only when the commit moved; then run a reconcile round whether or not it
+moved, because drift happens in the cluster, not in Git. The round is cheap
+when nothing changed (see loop.py).
+
+The commit status is set when the revision or the outcome changes, not
+every round: a status per minute per commit would bury the forge's list.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
+from promoter.adapters.http.agent_status import CommitStatus, Metrics
+from promoter.adapters.render.renderer import Obj, render
+from promoter.core.applier.result import RoundResult
+from promoter.core.config.model import CONFIG_FILENAMES, Config, load_config
+from promoter.errors import ExitCode, GitError, InputError, PromoterError
+from promoter.workflows.apply_round import Reconciler
+
+log = logging.getLogger("promoter.applier")
+
+
+class Source(Protocol):
+    @property
+    def root(self) -> Path:
+        """Where the checkout is (valid after the first `update`)."""
+        ...
+
+    def update(self) -> tuple[Path, str | None]:
+        """(checkout directory, revision) of the newest desired state."""
+        ...
+
+
+class LocalSource:
+    """A working tree given with --repo: read as it is, never fetched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def root(self) -> Path:
+        return self.path
+
+    def update(self) -> tuple[Path, str | None]:
+        if not self.path.is_dir():
+            raise InputError(f"{self.path} is not a directory")
+        status, out, _ = GitRepo(self.path).run("rev-parse", "HEAD", check=False)
+        return self.path, (out.strip() if status == 0 and out.strip() else None)
+
+
+class GitSource:
+    """A remote, cloned once into `workdir` and moved forward by fetches."""
+
+    def __init__(
+        self,
+        url: str,
+        workdir: Path,
+        env: str,
+        *,
+        branch: str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.url = url
+        self.dest = workdir / "repo"
+        self.env = env
+        self.branch = branch
+        self.git_env = auth_environment(url, environ)
+        self.repo: GitRepo | None = None
+        self.revision: str | None = None
+        self.fetches = 0
+
+    @property
+    def root(self) -> Path:
+        return self.dest
+
+    def update(self) -> tuple[Path, str | None]:
+        if self.repo is None:
+            self._clone()
+        else:
+            tip = self._remote_tip()
+            if tip != self.revision:
+                self._fetch()
+        return self.dest, self.revision
+
+    def _clone(self) -> None:
+        # Shallow and blob-less: only the tip's files are downloaded. The
+        # whole tree is checked out because kustomize overlays reach outside
+        # the environment's own paths (`../../base`).
+        if self.dest.exists():  # a clone that failed half-way last round
+            shutil.rmtree(self.dest)
+        repo = GitRepo.clone(
+            self.url, self.dest, branch=self.branch, sparse=["/*"], env=self.git_env
+        )
+        self.fetches += 1
+        # The environment may live on its own branch (promoter.yaml `branch:`).
+        branch = self.branch or _env_branch(self.dest, self.env) or repo.current_branch()
+        if branch != repo.current_branch():
+            repo.fetch_reset(branch)
+            self.fetches += 1
+        # Only now: a half-done clone is redone from scratch next round.
+        self.repo, self.branch, self.revision = repo, branch, repo.head()
+
+    def _remote_tip(self) -> str:
+        assert self.repo is not None and self.branch is not None
+        ref = f"refs/heads/{self.branch}"
+        out = self.repo.run(
+            "ls-remote", "origin", ref, timeout=NETWORK_TIMEOUT_S, doing=f"polling {ref}"
+        )[1]
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            if name == ref:
+                return sha
+        raise GitError(
+            f"branch {self.branch!r} is gone from {self.url}",
+            hint="check the environment's branch in promoter.yaml (or --branch)",
+        )
+
+    def _fetch(self) -> None:
+        assert self.repo is not None and self.branch is not None
+        self.revision = self.repo.fetch_reset(self.branch)
+        self.fetches += 1
+
+
+def _env_branch(root: Path, env: str) -> str | None:
+    if not any((root / name).is_file() for name in CONFIG_FILENAMES):
+        return None
+    return load_config(root).branch_for(env)
+
+
+def env_paths(root: Path, env: str, override: Sequence[str] = ()) -> list[Path]:
+    """The directories (or files) that make up `env`: `override` if given,
+    else every service's path for the environment (duplicates once). Paths
+    that do not exist are left out: a service need not run everywhere."""
+    if override:
+        relative = list(override)
+    else:
+        config: Config = load_config(root)
+        environment = config.environment(env)
+        relative = [config.path_for(svc, environment) for svc in config.services]
+    base = root.resolve()
+    out: list[Path] = []
+    for rel in dict.fromkeys(relative):
+        path = (root / rel.strip("/")).resolve()
+        if not path.is_relative_to(base):
+            raise InputError(f"path {rel!r} is outside the repository")
+        if path.exists():
+            out.append(path)
+        else:
+            log.info("%s: %s does not exist; skipped", env, rel)
+    return out
+
+
+def render_paths(paths: Sequence[Path]) -> list[Obj]:
+    out: list[Obj] = []
+    for path in paths:
+        out += render(path)
+    return out
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    env: str
+    interval: float = 60.0
+    paths: tuple[str, ...] = ()
+    once: bool = False
+
+
+class Agent:
+    def __init__(
+        self,
+        source: Source,
+        reconciler: Reconciler,
+        options: AgentOptions,
+        *,
+        status: CommitStatus | None = None,
+        metrics: Metrics | None = None,
+        stop: threading.Event | None = None,
+        on_round: Callable[[RoundResult], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.reconciler = reconciler
+        self.options = options
+        self.status = status or CommitStatus(None)
+        self.metrics = metrics or Metrics(options.env)
+        self.stop = stop or threading.Event()
+        self.wake = threading.Event()
+        """Set to start the next round now (a webhook's `POST /trigger`)."""
+        self.on_round = on_round
+        self._reported: tuple[str | None, bool, str] | None = None
+
+    def round(self) -> RoundResult:
+        env = self.options.env
+        try:
+            directory, revision = self.source.update()
+        except PromoterError as err:
+            result = RoundResult(env, phase="fetch", error=str(err), exit_code=int(err.exit_code))
+            log.error("%s: fetching the desired state failed: %s", env, err)
+            self.metrics.record(result)
+            return result
+        if self._reported is None or self._reported[0] != revision:
+            self.status.pending(revision, env)
+
+        def desired() -> list[Obj]:
+            return render_paths(env_paths(directory, env, self.options.paths))
+
+        result = self.reconciler.run(desired, revision)
+        # Re-post when the commit or the verdict changes; "applied 0 of N"
+        # after "applied N of N" is the same good news.
+        outcome = (revision, result.ok, result.error or "")
+        if outcome != self._reported:
+            self.status.done(result)
+            self._reported = outcome
+        self.metrics.record(result)
+        return result
+
+    def run(self) -> RoundResult:
+        """Rounds every interval until `stop` is set (or once); the last result."""
+        while True:
+            result = self.round()
+            if self.on_round is not None:
+                self.on_round(result)
+            if self.options.once or self.stop.is_set():
+                return result
+            self.wake.wait(self.options.interval)
+            self.wake.clear()
+            if self.stop.is_set():
+                return result
+            self.metrics.beat()
+
+    def shutdown(self) -> None:
+        """End the loop after the current round (SIGTERM)."""
+        self.stop.set()
+        self.wake.set()
+
+    def trigger(self) -> None:
+        """Run the next round now instead of at the end of the interval."""
+        self.wake.set()
+
+
+def exit_code(result: RoundResult) -> int:
+    return int(ExitCode.OK) if result.ok else result.exit_code or int(ExitCode.APPLY)

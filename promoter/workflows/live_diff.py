@@ -1,0 +1,52 @@
+"""`promoter diff`: desired vs live, one unified diff per object.
+
+"Desired" is what a server-side apply would make the object (a dry-run),
+not the manifest: both sides then carry the server's defaults and
+normalised values, so the diff shows only what an apply would change (plus
+fields other managers own, which the dry-run keeps). Objects the inventory
+tracks and the render dropped show as deletions: prune would remove them.
+Secret values are masked on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from promoter.adapters.kube import Kube, KubeError
+from promoter.adapters.render.renderer import Obj, diff
+from promoter.core.applier.drift import normalise
+from promoter.core.applier.inventory import Inventory
+
+
+def as_obj(body: Mapping[str, Any]) -> Obj:
+    meta = body.get("metadata") or {}
+    return Obj(
+        str(body.get("apiVersion", "")),
+        str(body.get("kind", "")),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
+        dict(body),
+    )
+
+
+def live_diff(kube: Kube, desired: Sequence[Obj], tracked: Inventory) -> dict[str, str]:
+    """key -> unified diff (live → desired) for every object that differs."""
+    before: list[Obj] = []
+    after: list[Obj] = []
+    for obj in desired:
+        live = kube.get(obj.api_version, obj.kind, obj.namespace or None, obj.name)
+        try:
+            wanted: Mapping[str, Any] = kube.apply(obj.body, dry_run=True, force=True)
+        except KubeError:
+            # e.g. its namespace does not exist yet: show the manifest itself.
+            wanted = obj.body
+        if live is not None:
+            before.append(as_obj(normalise(live)))
+        after.append(as_obj(normalise(wanted)))
+    keys = {o.key for o in desired}
+    for key in sorted(tracked.keys - keys):
+        live = kube.get_key(key)
+        if live is not None:
+            before.append(as_obj(normalise(live)))
+    return diff(before, after)

@@ -1,0 +1,213 @@
+"""Turn plan items into one pull request per target environment: a branch
+`promoter/<env>/<services>` cut from the environment's branch, one commit per
+service with trailers, a force-with-lease push, and an upsert of the PR.
+
+Re-running updates the same branch and PR; an open promoter PR that touches
+one of the same services is folded in (promotion) or closed (rollback), so a
+service never has two competing PRs for one environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promoter.adapters.forges.base import Forge, PullRequest, PullRequestSpec
+from promoter.adapters.git import GitRepo, Identity
+from promoter.adapters.worktree import plan_set_image, write_edits
+from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
+from promoter.core.plans import (
+    PlanItem,
+    body,
+    branch_name,
+    is_promoter_branch,
+    labels,
+    read_record,
+    record_for,
+    title,
+)
+from promoter.core.trailers import ci_trailers, format_trailers
+from promoter.errors import GitError
+
+MAX_WIDENING_ROUNDS = 5
+
+
+@dataclass
+class Workspace:
+    """A blob-less clone of the environment repository and what we know of it."""
+
+    repo: GitRepo
+    root: Path
+    config: Config
+    default_branch: str
+    identity: Identity
+    environ: Mapping[str, str]
+
+    def branch_of(self, env: Environment) -> str:
+        return self.config.branch_for(env) or self.default_branch
+
+
+@dataclass
+class ProposalResult:
+    target: str
+    branch: str
+    items: list[PlanItem]
+    pull_request: PullRequest | None = None
+    created: bool = False
+    updated: bool = False
+    pushed: bool = False
+    closed: list[int] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        pr = self.pull_request
+        return {
+            "target": self.target,
+            "branch": self.branch,
+            "pull_request": None if pr is None else {"number": pr.number, "url": pr.url},
+            "created": self.created,
+            "updated": self.updated,
+            "pushed": self.pushed,
+            "closed": self.closed,
+            "actions": self.actions,
+            "warnings": self.warnings,
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+def _services_of(pr: PullRequest) -> set[str]:
+    record = read_record(pr.body)
+    if record is not None:
+        return set(record.services)
+    # A PR whose body lost its block: the branch name still says.
+    tail = pr.head.split("/", 2)[-1].removeprefix("rollback-")
+    return set(tail.split("+"))
+
+
+def propose(
+    ws: Workspace,
+    forge: Forge,
+    target: Environment,
+    items: list[PlanItem],
+    *,
+    kind: str = "promotion",
+    draft: bool = False,
+    replan: Callable[[set[str]], list[PlanItem]] | None = None,
+) -> ProposalResult:
+    base = ws.branch_of(target)
+    ours = [pr for pr in forge.open_pull_requests(base) if is_promoter_branch(pr.head, target.name)]
+    services = {i.service for i in items}
+    if kind == "promotion" and replan is not None:
+        # Fold in competing promotion PRs so their other services are not lost.
+        for _ in range(MAX_WIDENING_ROUNDS):
+            wider = set(services)
+            for pr in ours:
+                theirs = _services_of(pr)
+                if theirs & wider and not pr.head.split("/", 2)[-1].startswith("rollback-"):
+                    wider |= theirs
+            if wider == services:
+                break
+            items = replan(wider)
+            services = {i.service for i in items}
+    branch = branch_name(target.name, services, kind)
+    result = ProposalResult(target.name, branch, items)
+    existing = next((pr for pr in ours if pr.head == branch), None)
+    competing = [pr for pr in ours if pr.head != branch and _services_of(pr) & services]
+
+    result.pushed = _push_branch(ws, target, base, branch, items, kind)
+    previous = read_record(existing.body) if existing else None
+    closed_notes = [
+        f"#{pr.number} ({', '.join(sorted(_services_of(pr)))})" for pr in competing if pr.number
+    ]
+    record = record_for(items, kind, previous, closed_notes)
+    spec = PullRequestSpec(
+        head=branch,
+        base=base,
+        title=title(items, kind),
+        body=body(items, record),
+        draft=draft or target.draft,
+        labels=labels(target.name, target.labels, kind),
+        reviewers=target.reviewers,
+        team_reviewers=target.team_reviewers,
+        assignees=target.assignees,
+        auto_merge=target.auto_merge,
+    )
+    outcome = (
+        forge.update_pull_request(existing, spec) if existing else forge.create_pull_request(spec)
+    )
+    result.pull_request = outcome.pull_request
+    result.created, result.updated = outcome.created, outcome.updated
+    result.actions += outcome.actions
+    result.warnings += outcome.warnings
+    for pr in competing:
+        number = outcome.pull_request.number
+        forge.close_pull_request(
+            pr,
+            f"Superseded by #{number}, which now carries "
+            f"{', '.join(sorted(services))} for {target.name}.",
+        )
+        result.closed.append(pr.number)
+    return result
+
+
+def env_ref(ws: Workspace, env: Environment) -> str:
+    """origin's branch of `env`, freshly fetched, as a ref."""
+    branch = ws.branch_of(env)
+    if ws.repo.remote_branch(branch) is None:
+        raise GitError(
+            f"branch {branch!r} of environment {env.name!r} does not exist on the remote",
+            hint="create it, or fix the environment's `branch:` in promoter.yaml",
+        )
+    return f"refs/remotes/origin/{branch}"
+
+
+def _push_branch(
+    ws: Workspace, target: Environment, base: str, branch: str, items: list[PlanItem], kind: str
+) -> bool:
+    """Build the branch from the target's tip; push unless the remote branch
+    already holds exactly this content. True when something was pushed."""
+    repo = ws.repo
+    expected = repo.remote_branch(branch)
+    repo.switch(branch, env_ref(ws, target))
+    paths = [ws.config.path_for(i.service, target.name) for i in items]
+    repo.checkout_only([*CONFIG_FILENAMES, *paths])
+    for item in items:
+        service = ws.config.service(item.service)
+        edits = plan_set_image(
+            ws.root, ws.config, target.name, service, item.new.tag, item.new.digest
+        )
+        if not edits:
+            continue
+        write_edits(ws.root, edits)
+        repo.commit([e.path for e in edits], _message(item, kind, ws.environ), ws.identity)
+    if expected is not None and repo.same_tree("HEAD", f"refs/remotes/origin/{branch}"):
+        return False
+    repo.push_branch(branch, expected)
+    return True
+
+
+def _message(item: PlanItem, kind: str, environ: Mapping[str, str]) -> str:
+    verb = {"rollback": "Roll back", "bump": "Bump"}.get(kind, "Promote")
+    subject = f"{verb} {item.service} to {item.new.tag or item.new.digest} in {item.target_env}"
+    p = item.provenance
+    pairs = [
+        ("Promoter-Service", item.service),
+        ("Promoter-Env", item.target_env),
+        ("Promoter-From", str(item.current) if item.current else "none"),
+        ("Promoter-To", str(item.new)),
+        ("Promoter-Kind", kind),
+    ]
+    if kind == "promotion":
+        pairs.append(("Promoter-Source-Env", item.source_env))
+    # The build behind the version (carried from the source environment's
+    # history) says more than the pipeline that ran the promotion.
+    if p.pipeline or p.source_commit:
+        pairs += [
+            ("Promoter-Pipeline", p.pipeline or ""),
+            ("Promoter-Source-Commit", p.source_commit or ""),
+        ]
+    else:
+        pairs += ci_trailers(environ)
+    return subject + "\n\n" + format_trailers(pairs) + "\n"
