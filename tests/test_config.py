@@ -11,7 +11,11 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from promoter.core.config import model as config_module
+from promoter.core.config import fields as config_fields
+from promoter.core.config import model as config_model
+from promoter.core.config import parser as config_parser
+from promoter.core.config import service_entries
+from promoter.core.config.loader import load_config, parse_config
 from promoter.core.config.model import (
     CONFIG_FILENAMES,
     Config,
@@ -19,8 +23,6 @@ from promoter.core.config.model import (
     ForgeSettings,
     HelmKeys,
     Service,
-    load_config,
-    parse_config,
 )
 from promoter.errors import ConfigError, FileSystemError, InputError, YamlError
 
@@ -1158,21 +1160,21 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
 def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     defs = schema["$defs"]
     service = defs["service"]["properties"]
-    assert tuple(schema["properties"]) == config_module._TOP_KEYS
-    assert tuple(schema["properties"]["defaults"]["properties"]) == config_module._DEFAULTS_KEYS
-    assert tuple(defs["environment"]["properties"]) == config_module._ENV_KEYS
-    assert tuple(service) == config_module._SERVICE_KEYS
-    assert set(service["keys"]["properties"]) == set(config_module._HELM_KEYS)
-    assert defs["mode"]["enum"] == list(config_module.MODES)
+    assert tuple(schema["properties"]) == config_parser._TOP_KEYS
+    assert tuple(schema["properties"]["defaults"]["properties"]) == config_parser._DEFAULTS_KEYS
+    assert tuple(defs["environment"]["properties"]) == config_parser._ENV_KEYS
+    assert tuple(service) == service_entries._SERVICE_KEYS
+    assert set(service["keys"]["properties"]) == set(service_entries._HELM_KEYS)
+    assert defs["mode"]["enum"] == list(config_model.MODES)
     forge = schema["properties"]["forge"]["properties"]
-    assert tuple(forge) == config_module._FORGE_KEYS
-    assert forge["type"]["enum"] == list(config_module.FORGE_TYPES)
-    assert defs["label"]["maxLength"] == config_module.MAX_LABEL_LENGTH
-    assert defs["account"]["pattern"] == f"^{config_module._ACCOUNT.pattern}$"
-    pr_keys = config_module._PR_KEYS
+    assert tuple(forge) == config_parser._FORGE_KEYS
+    assert forge["type"]["enum"] == list(config_model.FORGE_TYPES)
+    assert defs["label"]["maxLength"] == config_model.MAX_LABEL_LENGTH
+    assert defs["account"]["pattern"] == f"^{config_fields._ACCOUNT.pattern}$"
+    pr_keys = config_parser._PR_KEYS
     assert tuple(defs["environment"]["properties"])[-len(pr_keys) :] == pr_keys
     assert tuple(schema["properties"]["defaults"]["properties"])[-len(pr_keys) :] == pr_keys
-    assert defs["name"]["pattern"] == f"^{config_module.NAME_PATTERN}$"
+    assert defs["name"]["pattern"] == f"^{config_fields.NAME_PATTERN}$"
 
 
 VALID_TEXTS = {

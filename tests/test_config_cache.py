@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from promoter.core.config import cache as config_cache
-from promoter.core.config.model import load_config
+from promoter.core.config.loader import load_config
 
 
 def _big_repo(root: Path, services: int = 1500) -> Path:

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from promoter.core.config.model import Environment, load_config, parse_config
+from promoter.core.config.loader import load_config, parse_config
+from promoter.core.config.model import Environment
 from promoter.core.policy.durations import format_duration, format_utc, parse_duration
 from promoter.core.policy.settings import (
     RULES,
@@ -22,8 +23,8 @@ from promoter.core.policy.settings import (
     NoOptions,
     PolicyConfig,
     SoakOptions,
-    option_keys,
 )
+from promoter.core.policy.settings_reader import option_keys
 from promoter.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from promoter.core.config.model import parse_config
+from promoter.core.config.loader import parse_config
 from promoter.core.images import parse_reference
 from promoter.core.plans import PlanItem
 from promoter.core.policy import rules

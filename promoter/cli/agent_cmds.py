@@ -21,7 +21,7 @@ from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.prepare import prepare
 from promoter.core.applier.prune import PROTECTED_KINDS
 from promoter.core.applier.result import RoundResult
-from promoter.core.config.model import load_config
+from promoter.core.config.loader import load_config
 from promoter.core.policy.durations import duration_problem, parse_duration
 from promoter.errors import InputError, PromoterError
 from promoter.workflows.agent import (

@@ -22,7 +22,8 @@ from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.registry import RegistryClient
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
-from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service, load_config
+from promoter.core.config.loader import load_config
+from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service
 from promoter.core.edit import Change
 from promoter.core.images import ImageRef
 from promoter.core.plans import PlanItem, same_version

@@ -21,7 +21,8 @@ from promoter.adapters.render.renderer import diff as object_diff
 from promoter.adapters.snapshots import env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
-from promoter.core.config.model import Config, Environment, Service, load_config
+from promoter.core.config.loader import load_config
+from promoter.core.config.model import Config, Environment, Service
 from promoter.core.images import ImageRef, parse_reference
 from promoter.core.plans import PlanItem, read_record, same_version_text
 from promoter.core.policy.engine import Report, evaluate

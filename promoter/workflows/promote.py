@@ -14,7 +14,8 @@ from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.snapshots import Snapshot, from_ref, from_tree, history
 from promoter.adapters.worktree import Deployed
 from promoter.core import masking
-from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service, load_config
+from promoter.core.config.loader import load_config
+from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service
 from promoter.core.images import ImageRef, parse_reference
 from promoter.core.plans import PlanItem, plan_item, same_version, with_provenance
 from promoter.core.trailers import Deployment

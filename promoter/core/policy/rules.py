@@ -16,11 +16,7 @@ from typing import Any
 from promoter.core.policy.facts import Facts, Item
 from promoter.core.policy.result import ERROR, FAIL, PASS, WARN, Result
 from promoter.core.policy.review import approvals, freeze
-from promoter.core.policy.settings import (
-    AllowedRegistriesOptions,
-    ImmutableTagsOptions,
-    NoOptions,
-)
+from promoter.core.policy.settings import AllowedRegistriesOptions, ImmutableTagsOptions, NoOptions
 from promoter.core.policy.upstream import healthy_upstream, order, soak, version
 from promoter.core.versions import is_downgrade
 

@@ -1,0 +1,80 @@
+"""Find, read and validate `promoter.yaml` (through the cache when warm)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from promoter.core.config import cache
+from promoter.core.config.model import CONFIG_FILENAMES, Config
+from promoter.core.config.parser import ConfigParser
+from promoter.core.yamlnodes import compose_all
+from promoter.errors import ConfigError, FileSystemError, Problem
+
+DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
+
+
+def load_config(
+    repo_dir: str | os.PathLike[str],
+    *,
+    shown_as: str | None = None,
+    services: Iterable[str] | None = None,
+    images: Iterable[str] | None = None,
+) -> Config:
+    """Read and validate `<repo_dir>/promoter.yaml` (or `promoter.yml`).
+
+    `shown_as` replaces the directory in messages (a bump's temporary clone
+    means nothing to the user; the repository URL does). `services` and
+    `images` (canonical repositories) say which services the caller needs:
+    from a warm cache only those are loaded, so `config.services` may hold
+    just them. Without a cache entry the whole file is parsed as usual.
+    """
+    base = os.fspath(repo_dir)
+    candidates = [os.path.join(base, name) for name in CONFIG_FILENAMES]
+    present = [path for path in candidates if os.path.lexists(path)]
+    if not present:
+        where = shown_as or base
+        raise ConfigError(
+            [Problem(shown_as or candidates[0], None, f"no promoter.yaml in {where}")],
+            hint="create promoter.yaml at the root of the environment repository "
+            "(docs/config.md describes the format)",
+        )
+    if len(present) > 1:
+        raise ConfigError(
+            [Problem(present[1], None, "both promoter.yaml and promoter.yml exist")],
+            hint="keep only one of them",
+        )
+    path = present[0]
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        raise FileSystemError(
+            f"cannot read {path}: {err.strerror or err}",
+            hint="check that it is a readable file",
+        ) from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, "not valid UTF-8 text")]) from err
+    shown = path if shown_as is None else f"{shown_as}:{os.path.basename(path)}"
+    cached = cache.load(data, shown, services, images)
+    if cached is not None:
+        return cached
+    config = parse_config(text, shown)
+    cache.store(data, shown, config)
+    return config
+
+
+def parse_config(text: str, filename: str = "promoter.yaml") -> Config:
+    """Validate the text of a promoter.yaml; ConfigError lists every problem.
+
+    Malformed YAML raises the YamlError of `compose_all` instead.
+    """
+    parser = ConfigParser(filename)
+    config = parser.parse(compose_all(text, filename))
+    if parser.problems or config is None:
+        problems = sorted(parser.problems, key=lambda p: p.line or 0)
+        raise ConfigError(problems, hint=DOCS_HINT)
+    return config
