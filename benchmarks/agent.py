@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # measure this checkout's promoter
 
 from promoter.adapters.kube import Kube  # noqa: E402
-from promoter.adapters.render.renderer import Obj  # noqa: E402
+from promoter.core.objects import Obj  # noqa: E402
 from promoter.workflows.apply_round import Reconciler, Settings  # noqa: E402
 from tests.kubefake import FakeKube  # noqa: E402
 

@@ -44,7 +44,7 @@ import api_requests  # noqa: E402  (beside this file)
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
 
 from promoter.adapters.worktree import plan_set_image, read_deployed, write_edits  # noqa: E402
-from promoter.core.config.model import load_config  # noqa: E402
+from promoter.core.config.loader import load_config  # noqa: E402
 from promoter.core.service_choice import resolve_service  # noqa: E402
 from promoter.workflows.bump import BumpRequest, bump  # noqa: E402
 from promoter.workflows.status import status_matrix  # noqa: E402

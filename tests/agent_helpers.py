@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 
 from promoter.adapters.kube import Kube, Retry
-from promoter.adapters.render.renderer import Obj, render
+from promoter.adapters.render.renderer import render
 from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.result import RoundResult
+from promoter.core.objects import Obj
 from promoter.workflows.apply_round import Reconciler, Settings
 from tests.kubefake import FakeKube
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from promoter.adapters.kube import (
-    Kube,
+from promoter.adapters.kube import Kube, Retry
+from promoter.core.applier.errors import (
     KubeConflictError,
     KubeError,
     KubeUnavailableError,
-    Retry,
     UnknownKindError,
 )
 from promoter.errors import ExitCode

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.drift import desired_hash, drifted, keys_to_check, needs_check, normalise
 from promoter.core.applier.inventory import Entry, Inventory
+from promoter.core.objects import Obj
 
 
 def live_deployment(**changes: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.errors import WaveError
 from promoter.core.applier.order import (
     WAVE_ANNOTATION,
@@ -16,6 +15,7 @@ from promoter.core.applier.order import (
     prune_order,
     wave_of,
 )
+from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 
 

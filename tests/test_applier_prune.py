@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.errors import RenderEmptyError, RenderInvalidError
 from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.prune import (
@@ -13,6 +12,7 @@ from promoter.core.applier.prune import (
     check_render,
     prune_candidates,
 )
+from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 
 OURS = {"app.kubernetes.io/managed-by": "promoter"}

@@ -774,7 +774,7 @@ def test_forge_failures_are_exit_6_and_masked(run, tmp_path) -> None:
 
 def test_a_gitlab_delivery_cannot_act_on_a_listed_github_repository() -> None:
     from promoter.core.chatops.events import Event
-    from promoter.workflows.bot_runner import served_url
+    from promoter.workflows.bot import served_url
 
     urls = ["https://github.com/acme/env.git", "https://gitlab.example.com/acme/env.git"]
 

@@ -11,9 +11,9 @@ import pytest
 import responses
 
 from promoter.adapters.forges import CommentResult, make_forge
-from promoter.adapters.forges.base import PERMISSIONS, PullRequest, permits, short_description
 from promoter.adapters.forges.common import Marked, parse_time, pick_sticky, same_text
 from promoter.adapters.forges.none import NoForge
+from promoter.core.forge import PERMISSIONS, PullRequest, permits, short_description
 from promoter.errors import ForgeError
 
 MARK = "<!-- promoter:sticky -->"

@@ -231,7 +231,7 @@ def test_missing_token_is_a_forge_error_naming_the_variables(url: str, variables
 
 def test_importing_forges_does_not_import_forge_libraries() -> None:
     code = (
-        "import sys, promoter.adapters.forges, promoter.adapters.forges.base;"
+        "import sys, promoter.adapters.forges, promoter.core.forge;"
         "print(sorted(m for m in ('github', 'gitlab') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,9 +12,9 @@ import pytest
 import responses
 
 from promoter.adapters.forges import Approval, CommentResult, make_forge
-from promoter.adapters.forges.base import Forge, PullRequest
 from promoter.adapters.forges.gitlab import GitLabForge
 from promoter.adapters.forges.http import RetryPolicy
+from promoter.core.forge import Forge, PullRequest
 from promoter.errors import ForgeError
 from tests.fakeforge import FakeGitLab, SleepRecorder, fake_sha, sent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import promoter.adapters.forges.http
-from promoter.core.plans import read_record
+from promoter.core.pr_records import read_record
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
 

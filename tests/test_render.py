@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.adapters.render.renderer import RenderError, diff, render
+from promoter.adapters.render.renderer import render
+from promoter.core.objects import RenderError, diff
 from tests.conftest import EXAMPLE
 
 

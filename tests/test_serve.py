@@ -31,7 +31,7 @@ from promoter.adapters.http.webhooks import (
 )
 from promoter.core.chatops.events import Event
 from promoter.errors import InputError
-from promoter.workflows.bot_runner import run_event, same_repository, served_url
+from promoter.workflows.bot import run_event, same_repository, served_url
 from tests.conftest import EXAMPLE, make_remote
 from tests.fakeforge import SleepRecorder, github_fake
 from tests.test_bot import (

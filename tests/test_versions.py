@@ -21,14 +21,8 @@ import semver as pysemver
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoter.core.versions import (
-    Version,
-    compare,
-    is_downgrade,
-    parse_constraint,
-    parse_version,
-    select_latest,
-)
+from promoter.core.tag_selection import select_latest
+from promoter.core.versions import Version, compare, is_downgrade, parse_constraint, parse_version
 from promoter.errors import ExitCode, InputError
 
 

@@ -26,12 +26,10 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
 from kubernetes import client as _client
-from kubernetes import config as _config
 from kubernetes import dynamic as _dynamic
 from kubernetes.dynamic.exceptions import (
     DynamicApiError,
@@ -40,40 +38,24 @@ from kubernetes.dynamic.exceptions import (
 )
 
 from promoter import USER_AGENT
+from promoter.adapters.kubeconfig import load_configuration
 from promoter.core import masking
-from promoter.core.applier.errors import ApplierError
+from promoter.core.applier.errors import (
+    KubeConflictError,
+    KubeError,
+    KubeUnavailableError,
+    UnknownKindError,
+)
 from promoter.core.applier.keys import CRD, group_of, parse_key
 
 log = logging.getLogger("promoter.applier")
 
 FIELD_MANAGER = "promoter"
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 T = TypeVar("T")
 # The client's functions carry no annotations: typed as Any here, once.
 k8s_client: Any = _client
-k8s_config: Any = _config
 dynamic: Any = _dynamic
-
-
-class KubeError(ApplierError):
-    """The API server refused or failed a request (after retries)."""
-
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.status = status
-
-
-class KubeUnavailableError(KubeError):
-    """5xx, 429, timeouts or connection errors outlasted the retries."""
-
-
-class KubeConflictError(KubeError):
-    """Server-side apply conflicts with another field manager (409)."""
-
-
-class UnknownKindError(KubeError):
-    """The cluster does not serve this apiVersion/kind (yet)."""
 
 
 @dataclass(frozen=True)
@@ -150,26 +132,7 @@ class Kube:
     ) -> Kube:
         """From a kubeconfig file (or $KUBECONFIG / ~/.kube/config), or in-cluster
         when no kubeconfig is given and the pod's service account is there."""
-        configuration = k8s_client.Configuration()
-        in_cluster = kubeconfig is None and "KUBERNETES_SERVICE_HOST" in os.environ
-        try:
-            if in_cluster:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-                namespace = _pod_namespace()
-            else:
-                path = None if kubeconfig is None else str(kubeconfig)
-                k8s_config.load_kube_config(
-                    config_file=path,
-                    context=context,
-                    client_configuration=configuration,
-                    persist_config=False,
-                )
-                namespace = _context_namespace(path, context)
-        except (k8s_config.ConfigException, OSError, TypeError, ValueError) as err:
-            raise KubeError(
-                f"cannot load the cluster configuration: {err}",
-                hint="pass --kubeconfig FILE (and --context NAME), or run in-cluster",
-            ) from err
+        configuration, namespace = load_configuration(kubeconfig, context)
         # Our retry loop is the only one (see the module docstring).
         configuration.retries = False
         if configuration.api_key.get("authorization"):
@@ -466,17 +429,3 @@ def _describe(body: Mapping[str, Any]) -> str:
     meta = body.get("metadata") or {}
     group = group_of(str(body.get("apiVersion", "")))
     return f"{group}/{body.get('kind')}/{meta.get('namespace') or ''}/{meta.get('name')}"
-
-
-def _pod_namespace() -> str:
-    try:
-        return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
-    except OSError:
-        return "default"
-
-
-def _context_namespace(path: str | None, context: str | None) -> str:
-    contexts, active = k8s_config.list_kube_config_contexts(config_file=path)
-    chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
-    namespace = ((chosen or {}).get("context") or {}).get("namespace")
-    return str(namespace or "default")

@@ -22,8 +22,7 @@ from promoter.adapters.http.webhooks import (
 from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
 from promoter.core.chatops.events import Event, Ignored, parse_event
 from promoter.errors import InputError
-from promoter.workflows.bot import BotResult
-from promoter.workflows.bot_runner import run_event, served_url
+from promoter.workflows.bot import BotResult, run_event, served_url
 
 ALLOW_TEAM = click.option(
     "--allow-team",

@@ -13,7 +13,7 @@ from promoter.cli.proposals import make_forge_for
 from promoter.core.policy.report import text as report_text
 from promoter.errors import ExitCode, InputError
 from promoter.workflows.check import check_local, check_pr
-from promoter.workflows.promote import origin_url, workspace
+from promoter.workflows.workspace import origin_url, workspace
 
 
 @click.command("check")

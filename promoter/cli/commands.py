@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.adapters.forges.base import Forge
 from promoter.adapters.worktree import FileEdit, plan_set_image, write_edits
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config
 from promoter.core.config.templates import branch_problem
+from promoter.core.forge import Forge
 from promoter.core.images import parse_reference, validate_digest, validate_tag
 from promoter.core.service_choice import needed, resolve_service
 from promoter.errors import InputError

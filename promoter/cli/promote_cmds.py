@@ -10,16 +10,11 @@ import click
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
 from promoter.cli.proposals import describe_proposal, make_forge_for
 from promoter.errors import InputError
-from promoter.workflows.promote import (
-    PromoteRequest,
-    local_history,
-    local_plan,
-    origin_url,
-    promote,
-    remote_history,
-    rollback,
-    workspace,
-)
+from promoter.workflows.history import local_history, remote_history
+from promoter.workflows.plan import local_plan
+from promoter.workflows.promote import PromoteRequest, promote
+from promoter.workflows.rollback import rollback
+from promoter.workflows.workspace import origin_url, workspace
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
 REPO_DIR = click.option(

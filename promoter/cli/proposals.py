@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from promoter.adapters.forges import make_forge
-from promoter.adapters.forges.base import Forge
 from promoter.core.config.model import Config
-from promoter.workflows.open_pr import ProposalResult
+from promoter.core.forge import Forge
+from promoter.core.pr_records import ProposalResult
 
 
 def make_forge_for(

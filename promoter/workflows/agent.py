@@ -23,10 +23,11 @@ from typing import Protocol
 
 from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
 from promoter.adapters.http.agent_status import CommitStatus, Metrics
-from promoter.adapters.render.renderer import Obj, render
+from promoter.adapters.render.renderer import render
 from promoter.core.applier.result import RoundResult
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config
+from promoter.core.objects import Obj
 from promoter.errors import ExitCode, GitError, InputError, PromoterError
 from promoter.workflows.apply_round import Reconciler
 

@@ -26,11 +26,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promoter.adapters.kube import Kube, KubeError, KubeUnavailableError, UnknownKindError
-from promoter.adapters.render.renderer import Obj
+from promoter.adapters.kube import Kube
 from promoter.core.applier import health
 from promoter.core.applier.drift import drifted, needs_check
-from promoter.core.applier.errors import ApplierError, InventoryError
+from promoter.core.applier.errors import (
+    ApplierError,
+    InventoryError,
+    KubeError,
+    KubeUnavailableError,
+    UnknownKindError,
+)
 from promoter.core.applier.inventory import (
     Entry,
     Inventory,
@@ -45,6 +50,7 @@ from promoter.core.applier.order import apply_order
 from promoter.core.applier.prepare import crd_scopes, hashes, prepare
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune_candidates
 from promoter.core.applier.result import Drift, RoundResult
+from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 
 log = logging.getLogger("promoter.applier")

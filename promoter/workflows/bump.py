@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from promoter.adapters.forges.base import Forge
 from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.registry import RegistryClient
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
@@ -25,17 +24,19 @@ from promoter.core import masking
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service
 from promoter.core.edit import Change
+from promoter.core.forge import Forge
 from promoter.core.images import ImageRef
 from promoter.core.plans import PlanItem, same_version
+from promoter.core.pr_records import ProposalResult
 from promoter.core.service_choice import needed, resolve_service
+from promoter.core.tag_selection import select_latest
 from promoter.core.trailers import ci_trailers, format_trailers
-from promoter.core.versions import select_latest
 from promoter.errors import GitError, InputError, PushConflictError
-from promoter.workflows.open_pr import ProposalResult, Workspace, propose
+from promoter.workflows.open_pr import propose
+from promoter.workflows.workspace import DEFAULT_IDENTITY, Workspace
 
 DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
 STUCK_LIMIT = 3
-DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
 
 
 @dataclass(frozen=True)

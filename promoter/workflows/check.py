@@ -14,17 +14,18 @@ from typing import Protocol
 
 import yaml
 
-from promoter.adapters.forges.base import Forge, PullRequest
 from promoter.adapters.git import GitRepo
-from promoter.adapters.render.renderer import RenderError, render
-from promoter.adapters.render.renderer import diff as object_diff
+from promoter.adapters.render.renderer import render
 from promoter.adapters.snapshots import env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
+from promoter.core.forge import Forge, PullRequest
 from promoter.core.images import ImageRef, parse_reference
-from promoter.core.plans import PlanItem, read_record, same_version_text
+from promoter.core.objects import RenderError
+from promoter.core.objects import diff as object_diff
+from promoter.core.plans import PlanItem, same_version_text
 from promoter.core.policy.engine import Report, evaluate
 from promoter.core.policy.facts import (
     Approval,
@@ -35,10 +36,11 @@ from promoter.core.policy.facts import (
     items_from_plan,
 )
 from promoter.core.policy.report import status_line
+from promoter.core.pr_records import read_record
 from promoter.core.trailers import Deployment
 from promoter.errors import InputError, PromoterError
-from promoter.workflows.open_pr import Workspace, env_ref
-from promoter.workflows.promote import check_hop, local_env_ref, local_plan, snapshot_at
+from promoter.workflows.plan import check_hop, local_env_ref, local_plan, snapshot_at
+from promoter.workflows.workspace import Workspace, env_ref
 
 APPLY_CONTEXT = "promoter/apply"
 POLICY_CONTEXT = "promoter/policy"

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from promoter.adapters.kube import Kube, KubeError
-from promoter.adapters.render.renderer import Obj, diff
+from promoter.adapters.kube import Kube
 from promoter.core.applier.drift import normalise
+from promoter.core.applier.errors import KubeError
 from promoter.core.applier.inventory import Inventory
+from promoter.core.objects import Obj, diff
 
 
 def as_obj(body: Mapping[str, Any]) -> Obj:

@@ -10,15 +10,13 @@ service never has two competing PRs for one environment.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from promoter.adapters.forges.base import Forge, PullRequest, PullRequestSpec
-from promoter.adapters.git import GitRepo, Identity
 from promoter.adapters.worktree import plan_set_image, write_edits
-from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
-from promoter.core.plans import (
-    PlanItem,
+from promoter.core.config.model import CONFIG_FILENAMES, Environment
+from promoter.core.forge import Forge, PullRequest, PullRequestSpec
+from promoter.core.plans import PlanItem
+from promoter.core.pr_records import (
+    ProposalResult,
     body,
     branch_name,
     is_promoter_branch,
@@ -28,53 +26,9 @@ from promoter.core.plans import (
     title,
 )
 from promoter.core.trailers import ci_trailers, format_trailers
-from promoter.errors import GitError
+from promoter.workflows.workspace import Workspace, env_ref
 
 MAX_WIDENING_ROUNDS = 5
-
-
-@dataclass
-class Workspace:
-    """A blob-less clone of the environment repository and what we know of it."""
-
-    repo: GitRepo
-    root: Path
-    config: Config
-    default_branch: str
-    identity: Identity
-    environ: Mapping[str, str]
-
-    def branch_of(self, env: Environment) -> str:
-        return self.config.branch_for(env) or self.default_branch
-
-
-@dataclass
-class ProposalResult:
-    target: str
-    branch: str
-    items: list[PlanItem]
-    pull_request: PullRequest | None = None
-    created: bool = False
-    updated: bool = False
-    pushed: bool = False
-    closed: list[int] = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, object]:
-        pr = self.pull_request
-        return {
-            "target": self.target,
-            "branch": self.branch,
-            "pull_request": None if pr is None else {"number": pr.number, "url": pr.url},
-            "created": self.created,
-            "updated": self.updated,
-            "pushed": self.pushed,
-            "closed": self.closed,
-            "actions": self.actions,
-            "warnings": self.warnings,
-            "items": [i.to_json() for i in self.items],
-        }
 
 
 def _services_of(pr: PullRequest) -> set[str]:
@@ -150,17 +104,6 @@ def propose(
         )
         result.closed.append(pr.number)
     return result
-
-
-def env_ref(ws: Workspace, env: Environment) -> str:
-    """origin's branch of `env`, freshly fetched, as a ref."""
-    branch = ws.branch_of(env)
-    if ws.repo.remote_branch(branch) is None:
-        raise GitError(
-            f"branch {branch!r} of environment {env.name!r} does not exist on the remote",
-            hint="create it, or fix the environment's `branch:` in promoter.yaml",
-        )
-    return f"refs/remotes/origin/{branch}"
 
 
 def _push_branch(

@@ -10,14 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from promoter.adapters.forges.base import (
-    Approval,
-    CommentResult,
-    Forge,
-    ForgeResult,
-    PullRequest,
-    PullRequestSpec,
-)
 from promoter.adapters.forges.remote import (
     KINDS,
     api_base,
@@ -26,6 +18,14 @@ from promoter.adapters.forges.remote import (
     repository_slug,
 )
 from promoter.core import masking
+from promoter.core.forge import (
+    Approval,
+    CommentResult,
+    Forge,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+)
 from promoter.errors import ForgeError, InputError
 
 if TYPE_CHECKING:

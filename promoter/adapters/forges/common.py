@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from promoter.adapters.forges.base import REACTIONS, STATUS_STATES
+from promoter.core.forge import REACTIONS, STATUS_STATES
 
 
 def check_state(state: str) -> str:

@@ -37,16 +37,6 @@ from github.Team import Team
 
 from promoter import USER_AGENT
 from promoter.adapters.forges.adapter import ApiForge
-from promoter.adapters.forges.base import (
-    PERMISSIONS,
-    STATUS_STATES,
-    Approval,
-    CommentResult,
-    ForgeResult,
-    PullRequest,
-    PullRequestSpec,
-    short_description,
-)
 from promoter.adapters.forges.common import (
     Marked,
     check_reaction,
@@ -60,6 +50,16 @@ from promoter.adapters.forges.common import (
 from promoter.adapters.forges.failures import Wording, network_error, status_error
 from promoter.adapters.forges.http import RetryPolicy, build_session
 from promoter.core import masking
+from promoter.core.forge import (
+    PERMISSIONS,
+    STATUS_STATES,
+    Approval,
+    CommentResult,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+    short_description,
+)
 from promoter.errors import ForgeError
 
 T = TypeVar("T")

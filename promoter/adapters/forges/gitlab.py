@@ -37,14 +37,6 @@ from gitlab.exceptions import GitlabError
 
 from promoter import USER_AGENT
 from promoter.adapters.forges.adapter import ApiForge
-from promoter.adapters.forges.base import (
-    Approval,
-    CommentResult,
-    ForgeResult,
-    PullRequest,
-    PullRequestSpec,
-    short_description,
-)
 from promoter.adapters.forges.common import (
     Marked,
     check_reaction,
@@ -58,6 +50,14 @@ from promoter.adapters.forges.common import (
 from promoter.adapters.forges.failures import Wording, network_error, status_error
 from promoter.adapters.forges.http import RetryPolicy, build_session
 from promoter.core import masking
+from promoter.core.forge import (
+    Approval,
+    CommentResult,
+    ForgeResult,
+    PullRequest,
+    PullRequestSpec,
+    short_description,
+)
 from promoter.errors import ForgeError
 
 T = TypeVar("T")

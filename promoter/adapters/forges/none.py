@@ -24,14 +24,14 @@ It sends no request and needs no token.
 
 from __future__ import annotations
 
-from promoter.adapters.forges.base import (
+from promoter.adapters.forges.common import check_reaction, check_state, check_sticky
+from promoter.core.forge import (
     Approval,
     CommentResult,
     ForgeResult,
     PullRequest,
     PullRequestSpec,
 )
-from promoter.adapters.forges.common import check_reaction, check_state, check_sticky
 from promoter.errors import ForgeError
 
 

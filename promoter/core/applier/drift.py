@@ -26,8 +26,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.inventory import Inventory
+from promoter.core.objects import Obj
 
 # Set and changed by the API server on every write: never drift.
 SERVER_OWNED_METADATA = (

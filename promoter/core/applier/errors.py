@@ -1,4 +1,5 @@
-"""Errors the applier's pure rules raise.
+"""Errors the applier raises: its pure rules, and the API server's answers
+as `promoter.adapters.kube` converts them.
 
 They subclass `PromoterError` so the CLI's one error handler reports them,
 with the applier's exit code (a render, annotation or stored inventory the
@@ -37,3 +38,23 @@ class InventoryError(ApplierError):
 
     Without a trustworthy inventory the agent must not prune.
     """
+
+
+class KubeError(ApplierError):
+    """The API server refused or failed a request (after retries)."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class KubeUnavailableError(KubeError):
+    """5xx, 429, timeouts or connection errors outlasted the retries."""
+
+
+class KubeConflictError(KubeError):
+    """Server-side apply conflicts with another field manager (409)."""
+
+
+class UnknownKindError(KubeError):
+    """The cluster does not serve this apiVersion/kind (yet)."""

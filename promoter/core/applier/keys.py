@@ -1,4 +1,4 @@
-"""Inventory keys (`group/Kind/namespace/name`, as `render.Obj.key` builds
+"""Inventory keys (`group/Kind/namespace/name`, as `objects.Obj.key` builds
 them) and the well-known kinds the rules single out."""
 
 from __future__ import annotations

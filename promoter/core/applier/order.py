@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.errors import WaveError
 from promoter.core.applier.keys import CRD, NAMESPACE, group_of, parse_key
+from promoter.core.objects import Obj
 
 WAVE_ANNOTATION = "promoter.dev/wave"
 

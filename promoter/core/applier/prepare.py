@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from promoter.adapters.kube import UnknownKindError
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.drift import desired_hash
+from promoter.core.applier.errors import UnknownKindError
 from promoter.core.applier.keys import CRD, group_of
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL
+from promoter.core.objects import Obj
 
 # (api_version, kind) -> namespaced?
 ScopeLookup = Callable[[str, str], bool]

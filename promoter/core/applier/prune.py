@@ -24,11 +24,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.adapters.render.renderer import Obj
 from promoter.core.applier.errors import RenderEmptyError, RenderInvalidError
 from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.keys import CRD, NAMESPACE, PVC, parse_key
 from promoter.core.applier.order import annotations_of, prune_key_order
+from promoter.core.objects import Obj
 
 PRUNE_ANNOTATION = "promoter.dev/prune"
 DEFAULT_OWNER_LABEL = ("app.kubernetes.io/managed-by", "promoter")

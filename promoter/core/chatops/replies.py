@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from promoter.core import masking
 from promoter.core.chatops.commands import USAGE
 from promoter.core.chatops.events import REPLY_MARKER
+from promoter.core.pr_records import ProposalResult
 from promoter.errors import PromoterError
-from promoter.workflows.open_pr import ProposalResult
 
 _HELP = {
     "promote": "open the next hop(s) from this PR's environment (after it is merged)",

@@ -1,0 +1,94 @@
+"""Rendered Kubernetes objects, as plain data: what a renderer produced, keyed
+the way the applier keys its inventory, and per-object diffs with Secret
+values masked (for the PR comment, `/diff` and `promoter diff`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from promoter.errors import PromoterError
+
+MASK = "***"
+
+
+class RenderError(PromoterError):
+    """kustomize failed, or a manifest is not valid YAML."""
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One rendered object, keyed the way an applier keys its inventory."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        group = self.api_version.rpartition("/")[0]
+        return f"{group}/{self.kind}/{self.namespace}/{self.name}"
+
+
+def objects_from_yaml(text: str, where: str) -> list[Obj]:
+    """The objects (documents with apiVersion and kind) of a YAML stream."""
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as err:
+        raise RenderError(f"{where}: not valid YAML: {err}") from err
+    out = []
+    for doc in docs:
+        if isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc:
+            meta = doc.get("metadata") or {}
+            out.append(
+                Obj(
+                    str(doc["apiVersion"]),
+                    str(doc["kind"]),
+                    str(meta.get("namespace") or ""),
+                    str(meta.get("name") or ""),
+                    doc,
+                )
+            )
+    return out
+
+
+def masked(obj: Obj) -> dict[str, Any]:
+    """The object with Secret values replaced, so diffs never show them."""
+    body = dict(obj.body)
+    if obj.kind == "Secret":
+        for field in ("data", "stringData"):
+            if isinstance(body.get(field), dict):
+                body[field] = {k: MASK for k in body[field]}
+    return body
+
+
+def diff(before: Iterable[Obj], after: Iterable[Obj], *, context: int = 3) -> dict[str, str]:
+    """A unified diff per changed object (key -> diff text), secrets masked."""
+    old = {o.key: o for o in before}
+    new = {o.key: o for o in after}
+    out = {}
+    for key in sorted(old.keys() | new.keys()):
+        a = _dump(old[key]) if key in old else ""
+        b = _dump(new[key]) if key in new else ""
+        if a != b:
+            out[key] = "".join(
+                difflib.unified_diff(
+                    a.splitlines(keepends=True),
+                    b.splitlines(keepends=True),
+                    fromfile=f"a/{key}" if key in old else "/dev/null",
+                    tofile=f"b/{key}" if key in new else "/dev/null",
+                    n=context,
+                )
+            )
+    return out
+
+
+def _dump(obj: Obj) -> str:
+    return str(yaml.safe_dump(masked(obj), sort_keys=True, default_flow_style=False))

@@ -1,0 +1,118 @@
+"""`plan`: what promoting one hop would change, read from a local clone, and
+the pieces every promotion shares (the hop check, service selection, the
+diff between two environments' snapshots)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from promoter.adapters.git import GitRepo
+from promoter.adapters.snapshots import Snapshot, from_ref, from_tree
+from promoter.adapters.worktree import Deployed
+from promoter.core.config.loader import load_config
+from promoter.core.config.model import Config, Environment, Service
+from promoter.core.plans import PlanItem, plan_item
+from promoter.errors import InputError
+
+
+def select_services(config: Config, names: tuple[str, ...], all_: bool) -> list[Service]:
+    if all_ and names:
+        raise InputError("give --service or --all, not both")
+    if all_:
+        return list(config.services)
+    if not names:
+        raise InputError("name the services to promote with --service (repeatable), or --all")
+    return [config.service(n) for n in dict.fromkeys(names)]
+
+
+def plan_between(source: Snapshot, target: Snapshot, services: list[Service]) -> list[PlanItem]:
+    items = []
+    for service in services:
+        have = target.deployed.get(service.name, Deployed(None, ()))
+        item = plan_item(
+            service.name,
+            source.env,
+            target.env,
+            source.deployed[service.name].image,
+            have.image,
+            have.files,
+        )
+        if item is not None and have.files:  # not deployed there: nothing to edit
+            items.append(item)
+    return items
+
+
+def check_hop(config: Config, source: Environment, target: Environment) -> None:
+    if target.from_ != source.name:
+        upstream = f"from {target.from_!r}" if target.from_ else "from nowhere (it is a root)"
+        raise InputError(
+            f"{target.name!r} is promoted {upstream}, not from {source.name!r}",
+            hint="promotions follow `from:` in promoter.yaml, one hop at a time",
+        )
+
+
+def local_plan(
+    repo_dir: Path, source_name: str, target_name: str, names: tuple[str, ...]
+) -> list[PlanItem]:
+    """Plan from a local clone: environments on the checked-out branch are
+    read from the working tree, others from their branch (origin's if fetched)."""
+    config = load_config(repo_dir)
+    source, target = config.environment(source_name), config.environment(target_name)
+    check_hop(config, source, target)
+    services = select_services(config, names, all_=not names)
+    repo = GitRepo(repo_dir)
+    _, current, _ = repo.run("rev-parse", "--abbrev-ref", "HEAD", check=False)
+    with tempfile.TemporaryDirectory(prefix="promoter-plan-") as tmp:
+        snaps = [
+            _local_snapshot(repo, repo_dir, config, env, current.strip(), services, Path(tmp))
+            for env in (source, target)
+        ]
+        return plan_between(snaps[0], snaps[1], services)
+
+
+def _local_snapshot(
+    repo: GitRepo,
+    root: Path,
+    config: Config,
+    env: Environment,
+    current: str,
+    services: list[Service],
+    scratch: Path,
+) -> Snapshot:
+    branch = config.branch_for(env)
+    ref = None if branch == current else local_env_ref(repo, config, env)
+    return snapshot_at(repo, root, config, env, ref, services, scratch)
+
+
+def local_env_ref(repo: GitRepo, config: Config, env: Environment) -> str | None:
+    """The ref of `env`'s own branch in a local clone; None when it shares
+    the checked-out branch (then the working tree is its state)."""
+    branch = config.branch_for(env)
+    return local_ref(repo, env, branch) if branch else None
+
+
+def snapshot_at(
+    repo: GitRepo,
+    root: Path,
+    config: Config,
+    env: Environment,
+    ref: str | None,
+    services: list[Service],
+    scratch: Path,
+) -> Snapshot:
+    """`env` as of `ref`, or as the working tree says when `ref` is None."""
+    if ref is None:
+        return from_tree(root, config, env, services)
+    return from_ref(repo, config, env, ref, services, scratch)
+
+
+def local_ref(repo: GitRepo, env: Environment, branch: str) -> str:
+    """The freshest ref a local clone has of an environment's branch."""
+    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
+        if repo.run("rev-parse", "--verify", "--quiet", ref, check=False)[0] == 0:
+            return ref
+    raise InputError(
+        f"environment {env.name!r} lives on branch {branch!r}, which this clone does not have",
+        hint=f"git fetch origin {branch}",
+    )

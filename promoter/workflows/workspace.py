@@ -1,0 +1,78 @@
+"""A clone of the environment repository to work in: blob-less, with full
+history (history feeds provenance and rollback), only promoter.yaml checked
+out; and the refs of each environment's branch in it."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from promoter.adapters.git import GitRepo, Identity, auth_environment
+from promoter.core import masking
+from promoter.core.config.loader import load_config
+from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
+from promoter.errors import GitError, InputError
+
+DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
+
+
+@dataclass
+class Workspace:
+    """A blob-less clone of the environment repository and what we know of it."""
+
+    repo: GitRepo
+    root: Path
+    config: Config
+    default_branch: str
+    identity: Identity
+    environ: Mapping[str, str]
+
+    def branch_of(self, env: Environment) -> str:
+        return self.config.branch_for(env) or self.default_branch
+
+
+@contextmanager
+def workspace(
+    repo_url: str, environ: Mapping[str, str], identity: Identity = DEFAULT_IDENTITY
+) -> Iterator[Workspace]:
+    """A blob-less clone with full commit history (history feeds provenance
+    and rollback) and only promoter.yaml checked out."""
+    env_vars = auth_environment(repo_url, dict(environ))
+    with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:
+        root = Path(tmp) / "repo"
+        repo = GitRepo.clone(
+            repo_url,
+            root,
+            branch=None,
+            sparse=[f"/{n}" for n in CONFIG_FILENAMES],
+            env=env_vars,
+            shallow=False,
+        )
+        shown = masking.strip_credentials(repo_url)[0]
+        config = load_config(root, shown_as=shown)
+        yield Workspace(repo, root, config, repo.current_branch(), identity, environ)
+
+
+def origin_url(repo_dir: Path) -> str:
+    """The push URL behind a local clone (promote works on a fresh clone of it)."""
+    status, out, _ = GitRepo(repo_dir).run("remote", "get-url", "origin", check=False)
+    if status != 0 or not out.strip():
+        raise InputError(
+            f"{repo_dir} is not a git clone with an `origin` remote",
+            hint="pass --repo-url URL of the environment repository",
+        )
+    return out.strip()
+
+
+def env_ref(ws: Workspace, env: Environment) -> str:
+    """origin's branch of `env`, freshly fetched, as a ref."""
+    branch = ws.branch_of(env)
+    if ws.repo.remote_branch(branch) is None:
+        raise GitError(
+            f"branch {branch!r} of environment {env.name!r} does not exist on the remote",
+            hint="create it, or fix the environment's `branch:` in promoter.yaml",
+        )
+    return f"refs/remotes/origin/{branch}"
