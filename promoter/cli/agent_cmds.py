@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.adapters.http.agent_status import CommitStatus, Metrics, StatusServer, StatusSink
+from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
+from promoter.adapters.metrics import Metrics
 from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, configure_logging, emit, emit_json
 from promoter.cli.proposals import make_forge_for
 from promoter.core.applier.inventory import Inventory
@@ -27,9 +28,11 @@ from promoter.errors import InputError, PromoterError
 from promoter.workflows.agent import (
     Agent,
     AgentOptions,
+    CommitStatus,
     GitSource,
     LocalSource,
     Source,
+    StatusSink,
     env_paths,
     exit_code,
     render_paths,

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+APPLY_STATUS_CONTEXT = "promoter/apply"
+"""The commit status the bundled agent sets on the commit it applied."""
+POLICY_STATUS_CONTEXT = "promoter/policy"
+"""The commit status `promoter check` sets on a PR's head."""
 STATUS_STATES = ("pending", "success", "failure", "error")
 """Commit status states (GitHub's names)."""
 STATUS_DESCRIPTION_LIMIT = 140

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Protocol
 
 from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
-from promoter.adapters.http.agent_status import CommitStatus, Metrics
+from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render
 from promoter.core.applier.result import RoundResult
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config
+from promoter.core.forge import APPLY_STATUS_CONTEXT
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, GitError, InputError, PromoterError
 from promoter.workflows.apply_round import Reconciler
@@ -253,3 +254,46 @@ class Agent:
 
 def exit_code(result: RoundResult) -> int:
     return int(ExitCode.OK) if result.ok else result.exit_code or int(ExitCode.APPLY)
+
+
+# --- reporting: `promoter/apply` on the applied commit
+# Reporting never fails a round: a forge outage is logged, and the cluster
+# state is what it is whether or not the forge heard about it.
+
+
+class StatusSink(Protocol):
+    """The part of a Forge the agent uses."""
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None: ...
+
+
+class CommitStatus:
+    """`promoter/apply` pending → success/failure on the applied commit."""
+
+    def __init__(self, sink: StatusSink | None, target_url: str | None = None) -> None:
+        self.sink = sink
+        self.target_url = target_url
+
+    def pending(self, sha: str | None, env: str) -> None:
+        self._send(sha, "pending", f"applying to {env}")
+
+    def done(self, result: RoundResult) -> None:
+        state = "success" if result.ok else "failure"
+        self._send(result.revision, state, f"{result.env}: {result.summary()}")
+
+    def _send(self, sha: str | None, state: str, description: str) -> None:
+        if self.sink is None or not sha:
+            return
+        try:
+            self.sink.set_status(sha, APPLY_STATUS_CONTEXT, state, description, self.target_url)
+        except PromoterError as err:
+            log.warning(
+                "could not set the %s status on %s: %s", APPLY_STATUS_CONTEXT, sha[:12], err
+            )

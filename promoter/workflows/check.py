@@ -21,7 +21,7 @@ from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
-from promoter.core.forge import Forge, PullRequest
+from promoter.core.forge import APPLY_STATUS_CONTEXT, POLICY_STATUS_CONTEXT, Forge, PullRequest
 from promoter.core.images import ImageRef, parse_reference
 from promoter.core.objects import RenderError
 from promoter.core.objects import diff as object_diff
@@ -41,9 +41,6 @@ from promoter.core.trailers import Deployment
 from promoter.errors import InputError, PromoterError
 from promoter.workflows.plan import check_hop, local_env_ref, local_plan, snapshot_at
 from promoter.workflows.workspace import Workspace, env_ref
-
-APPLY_CONTEXT = "promoter/apply"
-POLICY_CONTEXT = "promoter/policy"
 
 
 class Registry(Protocol):
@@ -203,7 +200,7 @@ def apply_statuses(
         if ref is None or d.commit in asked or not same_version_text(d.to_ref, ref):
             continue
         asked.add(d.commit)
-        state = forge.commit_statuses(d.commit).get(APPLY_CONTEXT)
+        state = forge.commit_statuses(d.commit).get(APPLY_STATUS_CONTEXT)
         if state is not None:
             out[d.commit] = state
     return out
@@ -294,7 +291,7 @@ def check_pr(
         )
     state = "success" if report.passed else "failure"
     if pr.head_sha:
-        forge.set_status(pr.head_sha, POLICY_CONTEXT, state, status_line(report))
+        forge.set_status(pr.head_sha, POLICY_STATUS_CONTEXT, state, status_line(report))
     comment = sticky_comment.body(
         pr.title,
         items,

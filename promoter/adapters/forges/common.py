@@ -1,5 +1,5 @@
 """Small pure helpers the GitHub and GitLab adapters share: argument checks
-in the tool's own vocabulary (base.py) and the sticky-comment choice."""
+in the tool's own vocabulary (promoter/core/forge.py) and the sticky-comment choice."""
 
 from __future__ import annotations
 

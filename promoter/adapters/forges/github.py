@@ -1,6 +1,6 @@
 """GitHub (github.com and Enterprise Server) through PyGithub.
 
-Request economy (see base.py): the repository object is lazy (no GET), and
+Request economy (see promoter/core/forge.py): the repository object is lazy (no GET), and
 pull requests we act on are PyGithub objects built from what we already know
 (number, URLs) instead of fetched. Opening a promotion PR costs: 1 list +
 1 create + 1 labels + 1 reviewers + 1 assignees + 1 GraphQL auto-merge; an
@@ -22,21 +22,16 @@ role name of a permission), we call its requester directly.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from github import Github, GithubException
-from github.IssueComment import IssueComment
+from github import GithubException
 from github.PullRequest import PullRequest as GhPullRequest
-from github.Requester import HTTPSRequestsConnectionClass
 from github.Team import Team
 
-from promoter import USER_AGENT
-from promoter.adapters.forges.adapter import ApiForge
 from promoter.adapters.forges.common import (
     Marked,
     check_reaction,
@@ -47,8 +42,15 @@ from promoter.adapters.forges.common import (
     same_text,
     unique,
 )
-from promoter.adapters.forges.failures import Wording, network_error, status_error
-from promoter.adapters.forges.http import RetryPolicy, build_session
+from promoter.adapters.forges.failures import network_error
+from promoter.adapters.forges.github_client import (
+    READ_ORG_SCOPES,
+    WORDING,
+    GitHubClient,
+    error_detail,
+    graphql_errors,
+    normalise_body,
+)
 from promoter.core import masking
 from promoter.core.forge import (
     PERMISSIONS,
@@ -64,214 +66,9 @@ from promoter.errors import ForgeError
 
 T = TypeVar("T")
 
-# GitHub: "Body is too long (maximum is 65536 characters)".
-MAX_COMMENT_LENGTH = 65_536
-_READ_ORG = "`read:org` (classic token) or `members: read` (fine-grained token / GitHub App)"
 
-WORDING = Wording(
-    forge="GitHub",
-    repo_word="repository",
-    token_variables="PROMOTER_FORGE_TOKEN or GITHUB_TOKEN",
-    scopes=(
-        "the `repo` scope (classic token), or `pull_requests: write` and `issues: write` "
-        "(fine-grained token / GitHub App)"
-    ),
-)
-
-
-class _Connection(HTTPSRequestsConnectionClass):
-    """PyGithub's connection, but over our ForgeSession (auth, retries, UA)."""
-
-    def __init__(
-        self,
-        session: requests.Session,
-        scheme: str,
-        host: str,
-        port: int | None = None,
-        strict: bool = False,
-        timeout: int | None = None,
-        retry: object = None,
-        pool_size: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # Deliberately not calling super().__init__: it builds a session of its own.
-        self.session = session
-        self.protocol = scheme
-        self.host = host
-        self.port = port if port else (443 if scheme == "https" else 80)
-        self.timeout = timeout
-        self.verify = kwargs.get("verify", True)
-        self.retry = 0
-        self.pool_size = pool_size or requests.adapters.DEFAULT_POOLSIZE
-
-    def close(self) -> None:
-        """The forge owns the session; PyGithub must not close it under us."""
-
-
-def _route_through(github: Github, session: requests.Session, scheme: str) -> None:
-    """Make `github`'s requester use `session`. PyGithub has no public hook for
-    this (its connection classes make their own sessions), so we replace the
-    per-requester connection class; a test fails if this stops taking effect."""
-    requester = github.requester
-    attribute = "_Requester__connectionClass"
-    if not hasattr(requester, attribute):  # pragma: no cover - PyGithub internals changed
-        raise RuntimeError("unsupported PyGithub version: cannot install promoter's session")
-    setattr(requester, attribute, functools.partial(_Connection, session, scheme))
-
-
-def _detail(err: GithubException) -> str:
-    data = err.data if isinstance(err.data, dict) else {}
-    parts = [str(data.get("message") or err.message or "")]
-    for item in data.get("errors") or []:
-        if isinstance(item, dict) and item.get("message"):
-            parts.append(str(item["message"]))
-        elif isinstance(item, str):
-            parts.append(item)
-    return "; ".join(p for p in parts if p)
-
-
-def _graphql_errors(err: GithubException) -> str | None:
-    """The messages of a GraphQL error answer (PyGithub raises those as 400)."""
-    data = err.data if isinstance(err.data, dict) else {}
-    errors = data.get("errors")
-    if err.status == 400 and isinstance(errors, list) and errors:
-        return "; ".join(
-            str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
-        )
-    return None
-
-
-def _normalise_body(text: str | None) -> str:
-    # GitHub stores bodies edited in the web UI with CRLF line ends.
-    return (text or "").replace("\r\n", "\n")
-
-
-class GitHubForge(ApiForge):
-    """A GitHub repository. `api_url`: https://api.github.com, or
-    https://HOST/api/v3 for GitHub Enterprise Server."""
-
-    name = "github"
-    wording = WORDING
-    library_error = GithubException
-    max_comment_length = MAX_COMMENT_LENGTH
-
-    def __init__(
-        self,
-        repository: str,
-        token: str,
-        *,
-        api_url: str = "https://api.github.com",
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        masking.register(token)
-        self.repository = repository
-        self.api_url = api_url.rstrip("/")
-        self._session = build_session(
-            forge="GitHub",
-            api_url=self.api_url,
-            auth_headers={"Authorization": f"Bearer {token}"},
-            policy=policy,
-        )
-        self._github = Github(
-            base_url=self.api_url,
-            user_agent=USER_AGENT,
-            timeout=int(self._session.policy.timeout[1]),
-            per_page=100,
-            retry=None,  # ForgeSession retries
-            # PyGithub would sleep 0.25 s before every request and 1 s before
-            # every write; a promotion makes a handful, and 403s are retried.
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            lazy=True,
-        )
-        _route_through(self._github, self._session, self.api_url.split("://", 1)[0])
-        self._repo = self._github.get_repo(repository)  # lazy: no request
-        self._teams: dict[str, set[str]] = {}
-        self._me: str | None = None
-        """Our own login, once a comment we wrote told us (GET /user would cost
-        a request, and fails for GitHub App installation tokens)."""
-
-    def _api(
-        self,
-        method: str,
-        path: str,
-        *,
-        parameters: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Any:
-        """One REST call below the repository's URL, through PyGithub's requester
-        (so our session, and PyGithub's exceptions for _call to translate)."""
-        _, answer = self._github.requester.requestJsonAndCheck(
-            method, f"{self._repo.url}{path}", parameters=parameters, input=data
-        )
-        return answer
-
-    def _tolerating_422(self, doing: str, action: Callable[[], object]) -> str | None:
-        """Run `action`; a 422 (GitHub refused the data) comes back as its text."""
-        try:
-            self._call(doing, action)
-        except ForgeError as err:
-            cause = err.__cause__
-            if isinstance(cause, GithubException) and cause.status == 422:
-                return masking.mask(_detail(cause))
-            raise
-        return None
-
-    def _error(
-        self,
-        err: GithubException,
-        doing: str,
-        *,
-        subject: str | None = None,
-        needs: str | None = None,
-    ) -> ForgeError:
-        return status_error(
-            WORDING,
-            err.status,
-            _detail(err),
-            doing=doing,
-            repo=self.repository,
-            attempts=self._session.policy.attempts,
-            subject=subject,
-            needs=needs,
-        )
-
-    def _handle(self, number: int, node_id: str | None = None) -> GhPullRequest:
-        """A PyGithub PR object for `number` without fetching it."""
-        url = f"{self._repo.url}/pulls/{number}"
-        attributes: dict[str, Any] = {
-            "url": url,
-            "issue_url": f"{self._repo.url}/issues/{number}",
-            "number": number,
-        }
-        if node_id:
-            attributes["node_id"] = node_id
-        return GhPullRequest(self._github.requester, attributes=attributes, completed=True)
-
-    def _convert(self, raw: GhPullRequest) -> PullRequest:
-        state = raw.state
-        if raw.merged_at is not None:
-            state = "merged"
-        head = raw.head.ref
-        head_repo = raw.head.repo
-        if head_repo is None or head_repo.full_name.lower() != self.repository.lower():
-            # A fork's PR: name its head "owner:branch" (GitHub's label) so it
-            # never passes for one of our branches and gets updated or closed.
-            head = raw.head.label
-        return PullRequest(
-            number=raw.number,
-            url=raw.html_url,
-            head=head,
-            base=raw.base.ref,
-            title=raw.title,
-            body=raw.body or "",
-            state=state,
-            draft=bool(raw.draft),
-            labels=tuple(label.name for label in raw.labels),
-            author=raw.user.login if raw.user is not None else None,
-            head_sha=raw.head.sha,
-            merged_at=parse_time(raw.merged_at),
-        )
+class GitHubForge(GitHubClient):
+    """The Forge protocol on a GitHub repository."""
 
     # -- Forge --------------------------------------------------------------
 
@@ -288,7 +85,7 @@ class GitHubForge(ApiForge):
                 base=spec.base, head=spec.head, title=spec.title, body=spec.body, draft=spec.draft
             )
         except GithubException as err:
-            if err.status == 422 and "already exists" in _detail(err):
+            if err.status == 422 and "already exists" in error_detail(err):
                 return self._adopt_existing(spec)
             raise self._error(err, doing) from err
         except requests.RequestException as err:
@@ -315,7 +112,7 @@ class GitHubForge(ApiForge):
         changes: dict[str, Any] = {}
         if pr.title != spec.title:
             changes["title"] = spec.title
-        if _normalise_body(pr.body) != _normalise_body(spec.body):
+        if normalise_body(pr.body) != normalise_body(spec.body):
             changes["body"] = spec.body
         if changes:
             self._call(f"update #{pr.number}", lambda: handle.edit(**changes))
@@ -449,7 +246,7 @@ class GitHubForge(ApiForge):
                 f"list the members of team {org}/{slug}",
                 lambda: {user.login for user in handle.get_members()},
                 subject=f"team {org}/{slug}",
-                needs=_READ_ORG,
+                needs=READ_ORG_SCOPES,
             )
         return set(self._teams[key])
 
@@ -481,27 +278,6 @@ class GitHubForge(ApiForge):
             lambda: comment.create_reaction(content),
             subject=f"comment {comment_id} in {self.repository}",
         )
-
-    # -- helpers for the bot's calls ------------------------------------------
-
-    def _comment(self, comment_id: int) -> IssueComment:
-        """A PyGithub comment object for `comment_id` without fetching it."""
-        url = f"{self._repo.url}/issues/comments/{comment_id}"
-        return IssueComment(
-            self._github.requester, attributes={"url": url, "id": comment_id}, completed=True
-        )
-
-    def _learn(self, comment: IssueComment) -> None:
-        if comment.user is not None:
-            self._me = comment.user.login
-
-    def _team_name(self, team: str) -> tuple[str, str]:
-        name = team.strip().lstrip("@")
-        org, _, slug = name.rpartition("/")
-        org = org or self.repository.split("/")[0]
-        if not slug or "/" in org:
-            raise ValueError(f"not a GitHub team: {team!r} (use ORG/SLUG or SLUG)")
-        return org, slug
 
     # -- decorations after create: failures there warn, the PR exists -------
 
@@ -554,7 +330,7 @@ class GitHubForge(ApiForge):
         try:
             handle.enable_automerge(merge_method="SQUASH")
         except GithubException as err:
-            problem = _graphql_errors(err)
+            problem = graphql_errors(err)
             if problem is None:
                 raise self._error(err, f"enable auto-merge on #{number}") from err
             lowered = problem.lower()

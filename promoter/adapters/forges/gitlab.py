@@ -1,6 +1,6 @@
 """GitLab (gitlab.com and self-managed) through python-gitlab.
 
-Request economy (see base.py): the project object is lazy (no GET); labels,
+Request economy (see promoter/core/forge.py): the project object is lazy (no GET); labels,
 assignees and reviewers travel in the create call itself, which needs user
 ids: one `GET /users?username=` per name, cached for the forge's lifetime.
 Opening a promotion MR costs 1 list + N user look-ups + 1 create (+ 1 merge
@@ -27,16 +27,13 @@ Developer (30) write, Planner/Reporter/Guest (15/20/10) read, Minimal (5) none.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
-from promoter import USER_AGENT
-from promoter.adapters.forges.adapter import ApiForge
 from promoter.adapters.forges.common import (
     Marked,
     check_reaction,
@@ -47,8 +44,14 @@ from promoter.adapters.forges.common import (
     same_text,
     unique,
 )
-from promoter.adapters.forges.failures import Wording, network_error, status_error
-from promoter.adapters.forges.http import RetryPolicy, build_session
+from promoter.adapters.forges.failures import network_error
+from promoter.adapters.forges.gitlab_client import (
+    WORDING,
+    GitLabClient,
+    merge_request,
+    permission_of,
+    strip_draft,
+)
 from promoter.core import masking
 from promoter.core.forge import (
     Approval,
@@ -62,18 +65,7 @@ from promoter.errors import ForgeError
 
 T = TypeVar("T")
 
-WORDING = Wording(
-    forge="GitLab",
-    repo_word="project",
-    token_variables="PROMOTER_FORGE_TOKEN or GITLAB_TOKEN",
-    scopes="the `api` scope and at least the Developer role",
-)
 
-_DRAFT = re.compile(r"^\s*(?:draft:|\[draft\]|\(draft\))\s*", re.IGNORECASE)
-_STATES = {"opened": "open", "merged": "merged", "closed": "closed", "locked": "closed"}
-
-# GitLab: "Note is too long (maximum is 1000000 characters)".
-MAX_COMMENT_LENGTH = 1_000_000
 _TO_GITLAB_STATUS = {
     "pending": "pending",
     "success": "success",
@@ -98,125 +90,8 @@ _EMOJI = {"+1": "thumbsup", "eyes": "eyes", "rocket": "rocket", "confused": "con
 _READ_GROUP = "a role in the group (or the group must be public) and the `read_api` scope"
 
 
-def _permission(access_level: int) -> str:
-    if access_level >= 50:
-        return "admin"
-    if access_level >= 40:
-        return "maintain"
-    if access_level >= 30:
-        return "write"
-    if access_level >= 10:
-        return "read"
-    return "none"
-
-
-def strip_draft(title: str) -> str:
-    return _DRAFT.sub("", title, count=1)
-
-
-def _convert(data: dict[str, Any]) -> PullRequest:
-    author = data.get("author") or {}
-    labels = data.get("labels") or []
-    head = str(data["source_branch"])
-    if data.get("source_project_id") != data.get("target_project_id"):
-        # A fork's MR: prefix the source project so it never passes for one
-        # of our branches and gets updated or closed.
-        head = f"{data.get('source_project_id')}:{head}"
-    return PullRequest(
-        number=int(data["iid"]),
-        url=str(data.get("web_url") or ""),
-        head=head,
-        base=str(data["target_branch"]),
-        title=str(data.get("title") or ""),
-        body=str(data.get("description") or ""),
-        state=_STATES.get(str(data.get("state")), str(data.get("state"))),
-        # `work_in_progress` is the pre-14 name of `draft`.
-        draft=bool(data.get("draft", data.get("work_in_progress", False))),
-        labels=tuple(label if isinstance(label, str) else label["name"] for label in labels),
-        author=author.get("username"),
-        head_sha=data.get("sha"),
-        merged_at=parse_time(data.get("merged_at")),
-    )
-
-
-class GitLabForge(ApiForge):
-    """A GitLab project. `url`: the instance root (https://gitlab.com or a
-    self-managed https://gitlab.example.com); python-gitlab adds /api/v4."""
-
-    name = "gitlab"
-    wording = WORDING
-    library_error = GitlabError
-    max_comment_length = MAX_COMMENT_LENGTH
-
-    def __init__(
-        self,
-        project: str,
-        token: str,
-        *,
-        url: str = "https://gitlab.com",
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        masking.register(token)
-        self.repository = project
-        self.url = url.rstrip("/")
-        self._session = build_session(
-            forge="GitLab", api_url=self.url, auth_headers={"PRIVATE-TOKEN": token}, policy=policy
-        )
-        self._gitlab = gitlab.Gitlab(
-            url=self.url,
-            session=self._session,
-            user_agent=USER_AGENT,
-            retry_transient_errors=False,  # ForgeSession retries
-            # Follow pagination links on our configured host even when the
-            # instance's external_url is set differently (proxies).
-            keep_base_url=True,
-        )
-        self._project = self._gitlab.projects.get(project, lazy=True)  # no request
-        self._user_ids: dict[str, int | None] = {}
-        self._groups: dict[str, set[str]] = {}
-        self._me: str | None = None
-        """Our own username, once a note we wrote told us (GET /user would
-        cost a request per run)."""
-
-    def _error(
-        self,
-        err: GitlabError,
-        doing: str,
-        *,
-        subject: str | None = None,
-        needs: str | None = None,
-    ) -> ForgeError:
-        return status_error(
-            WORDING,
-            err.response_code,
-            str(err.error_message or ""),
-            doing=doing,
-            repo=self.repository,
-            attempts=self._session.policy.attempts,
-            subject=subject,
-            needs=needs,
-        )
-
-    def _user_id(self, username: str) -> int | None:
-        name = username.lstrip("@")
-        if name not in self._user_ids:
-            users = self._call(
-                f"look up user {name}",
-                lambda: self._gitlab.users.list(username=name, get_all=False),
-            )
-            self._user_ids[name] = int(users[0].id) if users else None
-        return self._user_ids[name]
-
-    def _users(self, names: Iterable[str], role: str, result: ForgeResult) -> dict[str, int]:
-        """username → id for `names`; unknown ones become warnings."""
-        found: dict[str, int] = {}
-        for name in unique(n.lstrip("@") for n in names):
-            user_id = self._user_id(name)
-            if user_id is None:
-                result.warnings.append(f"no GitLab user {name}; not added as {role}")
-            else:
-                found[name] = user_id
-        return found
+class GitLabForge(GitLabClient):
+    """The Forge protocol on a GitLab project."""
 
     # -- Forge --------------------------------------------------------------
 
@@ -225,7 +100,7 @@ class GitLabForge(ApiForge):
             found = self._project.mergerequests.list(
                 state="opened", target_branch=base, per_page=100, iterator=True
             )
-            return [_convert(mr.attributes) for mr in found]
+            return [merge_request(mr.attributes) for mr in found]
 
         return self._call(f"list merge requests into {base}", fetch)
 
@@ -266,7 +141,7 @@ class GitLabForge(ApiForge):
             raise self._error(err, doing) from err
         except requests.RequestException as err:
             raise network_error(WORDING, err, doing=doing) from err
-        pr = _convert(mr.attributes)
+        pr = merge_request(mr.attributes)
         result.pull_request = pr
         result.actions.append(f"opened merge request !{pr.number}: {pr.url}")
         if labels:
@@ -298,7 +173,7 @@ class GitLabForge(ApiForge):
             lambda: self._project.mergerequests.update(pr.number, changes),
         )
         if isinstance(data, dict) and "iid" in data:
-            result.pull_request = _convert(data)
+            result.pull_request = merge_request(data)
         else:
             result.pull_request = replace(
                 pr,
@@ -328,7 +203,7 @@ class GitLabForge(ApiForge):
     def get_pull_request(self, number: int) -> PullRequest:
         return self._call(
             f"read merge request !{number}",
-            lambda: _convert(self._project.mergerequests.get(number).attributes),
+            lambda: merge_request(self._project.mergerequests.get(number).attributes),
             subject=f"merge request !{number} in {self.repository}",
         )
 
@@ -465,7 +340,7 @@ class GitLabForge(ApiForge):
             if isinstance(err.__cause__, GitlabError) and err.__cause__.response_code == 404:
                 return "none"  # not a member of the project or its groups
             raise
-        return _permission(int(member.attributes.get("access_level") or 0))
+        return permission_of(int(member.attributes.get("access_level") or 0))
 
     def add_reaction(self, pr: PullRequest, comment_id: int, kind: str) -> None:
         name = _EMOJI[check_reaction(kind)]
@@ -482,12 +357,6 @@ class GitLabForge(ApiForge):
             raise self._error(err, doing, subject=f"note {comment_id} on !{pr.number}") from err
         except requests.RequestException as err:
             raise network_error(WORDING, err, doing=doing) from err
-
-    def _learn(self, note: Any) -> None:
-        if isinstance(note, dict):
-            author = (note.get("author") or {}).get("username")
-            if author:
-                self._me = str(author)
 
     # -- internals ----------------------------------------------------------
 
