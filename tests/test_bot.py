@@ -13,10 +13,16 @@ import pytest
 import promoter.adapters.forges.http
 import promoter.workflows.bot
 from promoter.core.chatops.commands import Command, parse_command
-from promoter.core.chatops.events import REPLY_MARKER, Event, Ignored, detect_forge, parse_event
+from promoter.core.chatops.events import (
+    REPLY_MARKER,
+    STICKY_MARKER,
+    Event,
+    Ignored,
+    detect_forge,
+    parse_event,
+)
 from promoter.core.chatops.replies import finish, refusal
 from promoter.core.masking import register
-from promoter.core.sticky_comment import MARKER as STICKY
 from promoter.errors import InputError
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import FakeGitHub, SleepRecorder, github_fake, gitlab_fake
@@ -316,7 +322,7 @@ OWN_REPLY = f"{REPLY_MARKER}\nSorry @bob, `/promote prod-eu` can only be run by 
         (github_comment_payload("/check", action="edited"), None, "only new comments"),
         (github_comment_payload("/check", action="deleted"), None, "only new comments"),
         (github_comment_payload(OWN_REPLY), None, "own comment"),
-        (github_comment_payload(f"{STICKY}\n## promoter: /check"), None, "own comment"),
+        (github_comment_payload(f"{STICKY_MARKER}\n## promoter: /check"), None, "own comment"),
         (github_comment_payload("/check"), "push", "'push' is not one"),
         (github_pull_request_payload(action="closed", merged=True), None, "only"),
         (github_pull_request_payload(action="labeled"), None, "only"),
@@ -591,7 +597,7 @@ def test_write_user_check_sets_status_and_sticky_comment(run, tmp_path) -> None:
         data = json.loads(result.stdout)
         assert data["outcome"] == "done" and data["command"] == "/check"
         assert gh.latest_statuses(head)["promoter/policy"]["state"] == "success"
-        (sticky,) = [c for c in gh.comments[1] if c["body"].startswith(STICKY)]
+        (sticky,) = [c for c in gh.comments[1] if c["body"].startswith(STICKY_MARKER)]
         assert "| api | `ghcr.io/acme/api:1.0.0` | `ghcr.io/acme/api:1.4.2` |" in sticky["body"]
         assert _reactions(gh, payload) == ["eyes", "+1"]
         assert _bot_replies(gh) == []  # the sticky comment is the answer
@@ -605,7 +611,7 @@ def test_write_user_check_sets_status_and_sticky_comment(run, tmp_path) -> None:
         assert "done (/diff)" in allowed.stdout
         assert "Rendered changes" in _bot_replies(gh)[-1]
         assert _reactions(gh, diff) == ["confused", "eyes", "+1"]
-        assert len([c for c in gh.comments[1] if c["body"].startswith(STICKY)]) == 1
+        assert len([c for c in gh.comments[1] if c["body"].startswith(STICKY_MARKER)]) == 1
 
 
 def test_promote_opens_the_next_hop_once_merged(run, tmp_path) -> None:
@@ -685,7 +691,7 @@ def test_pull_request_event_checks_promoter_prs_only(run, tmp_path) -> None:
 
 def test_bot_ignores_its_own_comments(run, tmp_path) -> None:
     with github_fake(repo="acme/env", token=TOKEN, permissions=PERMISSIONS) as gh:
-        for body in (f"{REPLY_MARKER}\n/promote prod-eu", f"{STICKY}\n/check"):
+        for body in (f"{REPLY_MARKER}\n/promote prod-eu", f"{STICKY_MARKER}\n/check"):
             result = _bot(run, tmp_path, github_comment_payload(body))
             assert result.exit_code == 0, result.output
             assert "ignored" in result.stdout and "own comment" in result.stdout
@@ -735,7 +741,7 @@ def test_gitlab_note_check(run, tmp_path) -> None:
         result = _bot(run, tmp_path, payload)
         assert result.exit_code == 0, result.output
         assert gl.latest_statuses(mr["sha"])["promoter/policy"]["status"] == "success"
-        assert any(n["body"].startswith(STICKY) for n in gl.notes[mr["iid"]])
+        assert any(n["body"].startswith(STICKY_MARKER) for n in gl.notes[mr["iid"]])
         assert [a["name"] for a in gl.award_emoji[note["id"]]] == ["eyes", "thumbsup"]
 
 

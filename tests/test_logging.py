@@ -4,14 +4,14 @@ import io
 import json
 import logging
 
-from promoter.cli.base import _setup_logging, configure_logging
+from promoter.cli.output import configure_logging, setup_logging
 from promoter.core import masking
 
 
 def test_json_log_lines_are_masked(monkeypatch) -> None:
     root = logging.getLogger("promoter")
     monkeypatch.setattr(root, "handlers", [])
-    _setup_logging()
+    setup_logging()
     stream = io.StringIO()
     (handler,) = root.handlers
     monkeypatch.setattr(handler, "stream", stream)

@@ -22,13 +22,8 @@ from urllib.parse import urlencode
 import pytest
 
 import promoter.adapters.forges.http
-from promoter.adapters.http.webhooks import (
-    Busy,
-    ReplayGuard,
-    WebhookServer,
-    WebhookSettings,
-    Worker,
-)
+from promoter.adapters.http.webhook_auth import ReplayGuard, WebhookSettings
+from promoter.adapters.http.webhooks import Busy, WebhookServer, Worker
 from promoter.core.chatops.events import Event
 from promoter.errors import InputError
 from promoter.workflows.bot import run_event, same_repository, served_url

@@ -1,20 +1,38 @@
-"""Command line: click commands only. Each command parses options, calls one
-core function, prints the result; `PromoterGroup` maps errors to exit codes."""
+"""Command line: click only. Each command parses options, calls one
+workflow, prints the result. Commands live one module (or one small family)
+each and are imported only when they run; `PromoterGroup` maps errors to
+exit codes."""
 
 from __future__ import annotations
 
 import click
 
 from promoter import __version__
-from promoter.cli.agent_cmds import agent_cmd, diff_cmd
-from promoter.cli.base import PromoterGroup
-from promoter.cli.bot_cmds import bot_cmd, serve_cmd
-from promoter.cli.check_cmd import check_cmd
-from promoter.cli.commands import bump_cmd, config_group, set_image_cmd, status_cmd
-from promoter.cli.promote_cmds import history_cmd, plan_cmd, promote_cmd, rollback_cmd
+from promoter.cli.group import PromoterGroup
+
+COMMANDS = {
+    "config": "promoter.cli.config_cmd:config_group",
+    "set-image": "promoter.cli.set_image_cmd:set_image_cmd",
+    "status": "promoter.cli.status_cmd:status_cmd",
+    "bump": "promoter.cli.bump_cmd:bump_cmd",
+    "plan": "promoter.cli.promote_cmds:plan_cmd",
+    "promote": "promoter.cli.promote_cmds:promote_cmd",
+    "rollback": "promoter.cli.promote_cmds:rollback_cmd",
+    "history": "promoter.cli.promote_cmds:history_cmd",
+    "check": "promoter.cli.check_cmd:check_cmd",
+    "bot": "promoter.cli.bot_cmds:bot_cmd",
+    "serve": "promoter.cli.bot_cmds:serve_cmd",
+    "agent": "promoter.cli.agent_cmds:agent_cmd",
+    "diff": "promoter.cli.agent_cmds:diff_cmd",
+}
+"""Command name -> "module:attribute" of its click command."""
 
 
-@click.group(cls=PromoterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PromoterGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="promoter")
 def cli() -> None:
     """promoter: bump image tags in a GitOps environment repository, promote
@@ -27,21 +45,6 @@ def cli() -> None:
     8 apply failure; 9 health timeout;
     70 internal error; 130 interrupted.
     """
-
-
-cli.add_command(config_group)
-cli.add_command(set_image_cmd)
-cli.add_command(status_cmd)
-cli.add_command(bump_cmd)
-cli.add_command(plan_cmd)
-cli.add_command(promote_cmd)
-cli.add_command(rollback_cmd)
-cli.add_command(history_cmd)
-cli.add_command(check_cmd)
-cli.add_command(bot_cmd)
-cli.add_command(serve_cmd)
-cli.add_command(agent_cmd)
-cli.add_command(diff_cmd)
 
 
 def main() -> None:

@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from promoter.adapters.http.agent_status import StatusServer
-from promoter.adapters.kube import Kube
-from promoter.adapters.metrics import Metrics
-from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, configure_logging, emit, emit_json
-from promoter.cli.proposals import make_forge_for
-from promoter.core.applier.inventory import Inventory
-from promoter.core.applier.prepare import prepare
+from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
+from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.core.applier.prune import PROTECTED_KINDS
-from promoter.core.applier.result import RoundResult
-from promoter.core.config.loader import load_config
 from promoter.core.policy.durations import duration_problem, parse_duration
-from promoter.errors import InputError, PromoterError
-from promoter.workflows.agent import (
-    Agent,
-    AgentOptions,
-    CommitStatus,
-    GitSource,
-    LocalSource,
-    Source,
-    StatusSink,
-    env_paths,
-    exit_code,
-    render_paths,
-)
-from promoter.workflows.apply_round import Reconciler, Settings
-from promoter.workflows.live_diff import live_diff
+
+if TYPE_CHECKING:
+    from promoter.core.applier.result import RoundResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("promoter.applier")
 
 
 def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -77,15 +53,6 @@ def _cluster_options(f: F) -> F:
     ):
         f = option(f)
     return f
-
-
-@contextmanager
-def _connect(kubeconfig: Path | None, context: str | None, force: bool = True) -> Iterator[Kube]:
-    kube = Kube.connect(kubeconfig, context, force=force)
-    try:
-        yield kube
-    finally:
-        kube.close()
 
 
 @click.command("agent")
@@ -142,8 +109,8 @@ def _connect(kubeconfig: Path | None, context: str | None, force: bool = True) -
     show_default=True,
     help="Set `promoter/apply` on the applied commit (with --repo-url and a forge token).",
 )
-@click.option("--forge", type=click.Choice(["github", "gitlab", "none"]), help="Code host.")
-@click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
+@forge_option("Code host.")
+@API_URL_OPTION
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -179,91 +146,43 @@ def agent_cmd(
     """Apply an environment to a cluster, pull-based: poll its branch, render,
     server-side apply, prune what Git removed, heal drift, wait for health,
     report. Runs until stopped; --once runs one round."""
+    from promoter.workflows.agent import AgentRequest, exit_code, run_agent
+
     configure_logging(log_format, logging.INFO)
-    if interval <= 0 and not once:
-        raise InputError("--interval must be positive")
-    settings = Settings(
+    request = AgentRequest(
         env,
-        self_heal=self_heal,
+        repo,
+        paths=paths,
+        kubeconfig=kubeconfig,
+        context=context,
+        inventory_namespace=inventory_namespace,
+        repo_url=repo_url,
+        branch=branch,
+        interval=interval,
+        once=once,
         dry_run=dry_run,
+        self_heal=self_heal,
+        force_conflicts=force_conflicts,
         allow_empty=allow_empty,
         prune_allow=frozenset(prune_allow),
-        inventory_namespace=inventory_namespace,
         health_timeout=health_timeout,
-        # Poll often enough that a short timeout still sees a few polls.
-        health_poll=min(2.0, max(0.2, health_timeout / 10)),
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        commit_status=commit_status,
+        forge=forge,
+        api_url=api_url,
+        workdir=workdir,
     )
-    options = AgentOptions(env, interval=interval, paths=paths, once=once)
-    with _workdir(workdir) as work, _connect(kubeconfig, context, force_conflicts) as kube:
-        source: Source = (
-            GitSource(repo_url, work, env, branch=branch, environ=dict(os.environ))
-            if repo_url
-            else LocalSource(repo)
-        )
-        # A dry run's "success" would tell healthy-upstream a version ran that never did.
-        report = commit_status and not dry_run and repo_url is not None
-        sink = _LazyForge(repo_url, forge, api_url, source) if report and repo_url else None
-        metrics = Metrics(env)
-        agent = Agent(
-            source,
-            Reconciler(kube, settings),
-            options,
-            status=CommitStatus(sink),
-            metrics=metrics,
-            on_round=None if once else lambda r: _show(r, output, brief=True),
-        )
-        server = None
-        if metrics_port is not None:
-            stale = 3 * interval + health_timeout + 60
-            server = StatusServer(
-                metrics,
-                metrics_port,
-                host=metrics_host,
-                stale_after=stale,
-                on_trigger=agent.trigger,
-            )
-            server.start()
-            emit(f"metrics on http://{metrics_host}:{server.port}/metrics", err=True)
-        if not once:
-            # SIGTERM (how a pod is stopped) ends the loop after the current round.
-            signal.signal(signal.SIGTERM, lambda *_: agent.shutdown())
-        try:
-            result = agent.run()
-        finally:
-            if server is not None:
-                server.stop()
+    result = run_agent(
+        request,
+        on_round=lambda r: _show(r, output, brief=True),
+        on_listening=lambda url: emit(f"metrics on {url}", err=True),
+    )
     if once:
         _show(result, output)
     code = exit_code(result)
     if once and code:
         raise click.exceptions.Exit(code)
-
-
-@contextmanager
-def _workdir(given: Path | None) -> Iterator[Path]:
-    if given is not None:
-        given.mkdir(parents=True, exist_ok=True)
-        yield given
-        return
-    with tempfile.TemporaryDirectory(prefix="promoter-agent-") as tmp:
-        yield Path(tmp)
-
-
-class _LazyForge:
-    """The forge is built on first use, from the promoter.yaml of the clone
-    (its `forge:` block), which only exists after the first fetch."""
-
-    def __init__(self, url: str, kind: str | None, api_url: str | None, source: Source) -> None:
-        self.url, self.kind, self.api_url, self.source = url, kind, api_url, source
-        self._sink: StatusSink | None = None
-
-    def set_status(
-        self, sha: str, context: str, state: str, description: str, target_url: str | None = None
-    ) -> None:
-        if self._sink is None:
-            config = load_config(self.source.root)
-            self._sink = make_forge_for(config, self.kind, self.url, self.api_url, dict(os.environ))
-        self._sink.set_status(sha, context, state, description, target_url)
 
 
 def _show(result: RoundResult, output: str, *, brief: bool = False) -> None:
@@ -289,18 +208,18 @@ def diff_cmd(
     """Show what `promoter agent` would change: desired (a dry-run apply of
     the rendered environment) vs live, one unified diff per object, Secret
     values masked; objects it would prune show as deletions."""
-    objs = render_paths(env_paths(repo, env, paths))
-    with _connect(kubeconfig, context) as kube:
-        desired = prepare(objs, kube.namespaced, kube.namespace)
-        reconciler = Reconciler(kube, Settings(env, inventory_namespace=inventory_namespace))
-        try:
-            tracked = reconciler.read_inventory()
-        except PromoterError as err:
-            log.warning("no inventory read (%s): deletions are not shown", err)
-            tracked = Inventory()
-        diffs = live_diff(kube, desired, tracked)
-    if not diffs:
-        emit(f"{env}: no differences ({len(desired)} objects)")
+    from promoter.workflows.live_diff import diff_environment
+
+    result = diff_environment(
+        repo,
+        env,
+        paths,
+        kubeconfig=kubeconfig,
+        context=context,
+        inventory_namespace=inventory_namespace,
+    )
+    if not result.diffs:
+        emit(f"{env}: no differences ({result.objects} objects)")
         return
-    for key in sorted(diffs):
-        emit(diffs[key].rstrip("\n"))
+    for key in sorted(result.diffs):
+        emit(result.diffs[key].rstrip("\n"))

@@ -8,21 +8,20 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from promoter.adapters.http.webhooks import (
-    DEFAULT_MAX_BODY,
-    WebhookServer,
-    WebhookSettings,
-    Worker,
-    require_secret,
-    serve,
-)
-from promoter.cli.base import OUTPUT_OPTION, emit, emit_json
-from promoter.core.chatops.events import Event, Ignored, parse_event
+from promoter.adapters.http.webhook_auth import DEFAULT_MAX_BODY
+from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, forge_option
+from promoter.cli.output import emit, emit_json
 from promoter.errors import InputError
-from promoter.workflows.bot import BotResult, run_event, served_url
+
+if TYPE_CHECKING:
+    from promoter.adapters.http.webhooks import WebhookServer
+    from promoter.core.chatops.events import Event
+    from promoter.workflows.bot import BotResult
+
 
 ALLOW_TEAM = click.option(
     "--allow-team",
@@ -31,7 +30,6 @@ ALLOW_TEAM = click.option(
     help="Members of this GitHub team (ORG/SLUG) or GitLab group (its path) may command "
     "too, without write access (repeatable).",
 )
-API_URL = click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
 
 
 def _read_payload(path: Path) -> object:
@@ -68,9 +66,9 @@ def _show(result: BotResult, output: str) -> None:
     help="GitHub event name, e.g. issue_comment (default: $GITHUB_EVENT_NAME; else the "
     "payload's shape decides).",
 )
-@click.option("--forge", type=click.Choice(["github", "gitlab"]), help="Default: from the payload.")
+@forge_option("Default: from the payload.", kinds=("github", "gitlab"))
 @click.option("--repo-url", "repo_url", help="Clone URL (default: the one the payload names).")
-@API_URL
+@API_URL_OPTION
 @ALLOW_TEAM
 @OUTPUT_OPTION
 def bot_cmd(
@@ -85,6 +83,9 @@ def bot_cmd(
     """Act on one forge event: a `/promote`, `/rollback`, `/check` or `/diff`
     comment on a promoter pull request, or a pull request opened or pushed
     to (which runs the check). Exit 0 when handled or ignored."""
+    from promoter.core.chatops.events import Ignored, parse_event
+    from promoter.workflows.bot import BotResult, run_event
+
     environ = dict(os.environ)
     default = environ.get("GITHUB_EVENT_PATH")
     path = event_file or (Path(default) if default else None)
@@ -120,7 +121,7 @@ def bot_cmd(
     help="An environment repository this server acts on (repeatable; required): events "
     "for other repositories are ignored.",
 )
-@API_URL
+@API_URL_OPTION
 @ALLOW_TEAM
 def serve_cmd(
     host: str,
@@ -133,6 +134,10 @@ def serve_cmd(
     """Receive GitHub / GitLab webhooks on POST /webhook and act on them as
     `promoter bot` does. Secrets: PROMOTER_WEBHOOK_SECRET (GitHub),
     PROMOTER_GITLAB_WEBHOOK_TOKEN (GitLab)."""
+    from promoter.adapters.http.webhook_auth import WebhookSettings, require_secret
+    from promoter.adapters.http.webhooks import Worker, serve
+    from promoter.workflows.bot import run_event, served_url
+
     environ = dict(os.environ)
     if not repo_urls:
         raise InputError(

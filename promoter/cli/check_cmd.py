@@ -7,13 +7,9 @@ from pathlib import Path
 
 import click
 
-from promoter.adapters.registry import RegistryClient
-from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
-from promoter.cli.proposals import make_forge_for
-from promoter.core.policy.report import text as report_text
+from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
+from promoter.cli.output import emit, emit_json
 from promoter.errors import ExitCode, InputError
-from promoter.workflows.check import check_local, check_pr
-from promoter.workflows.workspace import origin_url, workspace
 
 
 @click.command("check")
@@ -22,8 +18,8 @@ from promoter.workflows.workspace import origin_url, workspace
 @click.option("--to", "target", help="Local check: target environment.")
 @click.option("--repo-url", "repo_url", help="Environment repository URL (with --pr).")
 @REPO_OPTION
-@click.option("--forge", type=click.Choice(["github", "gitlab", "none"]), help="Code host.")
-@click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
+@forge_option("Code host.")
+@API_URL_OPTION
 @OUTPUT_OPTION
 def check_cmd(
     pr: int | None,
@@ -38,6 +34,12 @@ def check_cmd(
     """Evaluate the target environment's policies. With --pr: set the
     `promoter/policy` status on the PR's head and update its sticky comment.
     Exit 1 when a rule fails (or could not be checked)."""
+    from promoter.adapters.forges import make_forge_for
+    from promoter.adapters.registry import RegistryClient
+    from promoter.core.policy.report import text as report_text
+    from promoter.workflows.check import check_local, check_pr
+    from promoter.workflows.workspace import origin_url, workspace
+
     environ = dict(os.environ)
     if pr is not None:
         if source or target:

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.base import OUTPUT_OPTION, REPO_OPTION, emit, emit_json
-from promoter.cli.proposals import describe_proposal, make_forge_for
+from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
+from promoter.cli.output import emit, emit_json
 from promoter.errors import InputError
-from promoter.workflows.history import local_history, remote_history
-from promoter.workflows.plan import local_plan
-from promoter.workflows.promote import PromoteRequest, promote
-from promoter.workflows.rollback import rollback
-from promoter.workflows.workspace import origin_url, workspace
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
 REPO_DIR = click.option(
@@ -23,12 +18,9 @@ REPO_DIR = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="A local clone (its `origin` is used for pushing).",
 )
-FORGE = click.option(
-    "--forge",
-    type=click.Choice(["github", "gitlab", "none"]),
-    help="Code host (default: from promoter.yaml `forge.type`, else detected from the URL).",
+FORGE = forge_option(
+    "Code host (default: from promoter.yaml `forge.type`, else detected from the URL)."
 )
-API_URL = click.option("--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab).")
 
 
 def _url(repo_url: str | None, repo: Path | None) -> str:
@@ -36,6 +28,8 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
         raise InputError("give --repo-url or --repo, not both")
     if repo_url:
         return repo_url
+    from promoter.workflows.workspace import origin_url
+
     return origin_url(repo or Path("."))
 
 
@@ -47,6 +41,8 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
 @OUTPUT_OPTION
 def plan_cmd(source: str, target: str, services: tuple[str, ...], repo: Path, output: str) -> None:
     """What a promotion from one environment to the next would change."""
+    from promoter.workflows.plan import local_plan
+
     items = local_plan(repo, source, target, services)
     if output == "json":
         emit_json([i.to_json() for i in items])
@@ -72,7 +68,7 @@ def plan_cmd(source: str, target: str, services: tuple[str, ...], repo: Path, ou
 @REPO_URL
 @REPO_DIR
 @FORGE
-@API_URL
+@API_URL_OPTION
 @click.option("--draft", is_flag=True, help="Open the pull requests as drafts.")
 @OUTPUT_OPTION
 def promote_cmd(
@@ -88,6 +84,11 @@ def promote_cmd(
     output: str,
 ) -> None:
     """Open or update one pull/merge request per target environment."""
+    from promoter.adapters.forges import make_forge_for
+    from promoter.cli.proposals import describe_proposal
+    from promoter.workflows.promote import PromoteRequest, promote
+    from promoter.workflows.workspace import workspace
+
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     with workspace(url, environ) as ws:
@@ -106,7 +107,7 @@ def promote_cmd(
 @REPO_URL
 @REPO_DIR
 @FORGE
-@API_URL
+@API_URL_OPTION
 @OUTPUT_OPTION
 def rollback_cmd(
     env: str,
@@ -119,6 +120,11 @@ def rollback_cmd(
     output: str,
 ) -> None:
     """Open a pull request putting a service back to an earlier version."""
+    from promoter.adapters.forges import make_forge_for
+    from promoter.cli.proposals import describe_proposal
+    from promoter.workflows.rollback import rollback
+    from promoter.workflows.workspace import workspace
+
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     with workspace(url, environ) as ws:
@@ -140,6 +146,9 @@ def history_cmd(
     env: str, service: str | None, repo_url: str | None, repo: Path, output: str
 ) -> None:
     """What was deployed when, by whom, from which pipeline (commit trailers)."""
+    from promoter.workflows.history import local_history, remote_history
+    from promoter.workflows.workspace import workspace
+
     if repo_url:
         with workspace(repo_url, dict(os.environ)) as ws:
             entries = remote_history(ws, env, service)

@@ -1,25 +1,8 @@
-"""Forge construction and PR reporting shared by bump, promote and rollback."""
+"""How bump, promote and rollback report the pull requests they opened."""
 
 from __future__ import annotations
 
-from promoter.adapters.forges import make_forge
-from promoter.core.config.model import Config
-from promoter.core.forge import Forge
 from promoter.core.pr_records import ProposalResult
-
-
-def make_forge_for(
-    config: Config, kind: str | None, url: str, api_url: str | None, environ: dict[str, str]
-) -> Forge:
-    """Flags win over promoter.yaml's `forge:`; the URL decides the rest."""
-    settings = config.forge
-    return make_forge(
-        kind or (settings.type if settings else None),
-        url,
-        api_url=api_url or (settings.api_url if settings else None),
-        repository=settings.repository if settings else None,
-        environ=environ,
-    )
 
 
 def describe_proposal(r: ProposalResult) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from promoter.core.chatops.events import STICKY_MARKER
 from promoter.core.plans import PlanItem
 from promoter.core.policy import report as policy_report
 from promoter.core.policy.engine import Report
 
-MARKER = "<!-- promoter:sticky -->"
 _ROOM = 2_000  # for the plan, the policy table and the truncation notes
 
 
@@ -50,7 +50,7 @@ def body(
 ) -> str:
     head = "\n\n".join(
         [
-            MARKER,
+            STICKY_MARKER,
             f"## promoter: {title}",
             "### Plan",
             _plan(items, target),

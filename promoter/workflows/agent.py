@@ -14,14 +14,21 @@ every round: a status per minute per commit would bury the forge's list.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from promoter.adapters.forges import make_forge_for
 from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
+from promoter.adapters.http.agent_status import StatusServer
+from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render
 from promoter.core.applier.result import RoundResult
@@ -30,7 +37,7 @@ from promoter.core.config.model import CONFIG_FILENAMES, Config
 from promoter.core.forge import APPLY_STATUS_CONTEXT
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, GitError, InputError, PromoterError
-from promoter.workflows.apply_round import Reconciler
+from promoter.workflows.apply_round import Reconciler, Settings
 
 log = logging.getLogger("promoter.applier")
 
@@ -297,3 +304,140 @@ class CommitStatus:
             log.warning(
                 "could not set the %s status on %s: %s", APPLY_STATUS_CONTEXT, sha[:12], err
             )
+
+
+# --- running the agent as `promoter agent` is configured
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """Everything `promoter agent` is told (see its --help)."""
+
+    env: str
+    repo: Path
+    paths: tuple[str, ...] = ()
+    kubeconfig: Path | None = None
+    context: str | None = None
+    inventory_namespace: str | None = None
+    repo_url: str | None = None
+    branch: str | None = None
+    interval: float = 60.0
+    once: bool = False
+    dry_run: bool = False
+    self_heal: bool = True
+    force_conflicts: bool = True
+    allow_empty: bool = False
+    prune_allow: frozenset[str] = frozenset()
+    health_timeout: float = 300.0
+    metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"
+    commit_status: bool = True
+    forge: str | None = None
+    api_url: str | None = None
+    workdir: Path | None = None
+
+
+def run_agent(
+    request: AgentRequest,
+    *,
+    on_round: Callable[[RoundResult], None] | None = None,
+    on_listening: Callable[[str], None] | None = None,
+) -> RoundResult:
+    """Run rounds until stopped (SIGTERM ends the loop after the current
+    round), or one round with `once`; the last round's result."""
+    if request.interval <= 0 and not request.once:
+        raise InputError("--interval must be positive")
+    settings = Settings(
+        request.env,
+        self_heal=request.self_heal,
+        dry_run=request.dry_run,
+        allow_empty=request.allow_empty,
+        prune_allow=request.prune_allow,
+        inventory_namespace=request.inventory_namespace,
+        health_timeout=request.health_timeout,
+        # Poll often enough that a short timeout still sees a few polls.
+        health_poll=min(2.0, max(0.2, request.health_timeout / 10)),
+    )
+    options = AgentOptions(
+        request.env, interval=request.interval, paths=request.paths, once=request.once
+    )
+    url = request.repo_url
+    with (
+        _workdir(request.workdir) as work,
+        connect(request.kubeconfig, request.context, request.force_conflicts) as kube,
+    ):
+        source: Source = (
+            GitSource(url, work, request.env, branch=request.branch, environ=dict(os.environ))
+            if url
+            else LocalSource(request.repo)
+        )
+        # A dry run's "success" would tell healthy-upstream a version ran that never did.
+        report = request.commit_status and not request.dry_run and url is not None
+        sink = _LazyForge(url, request.forge, request.api_url, source) if report and url else None
+        metrics = Metrics(request.env)
+        agent = Agent(
+            source,
+            Reconciler(kube, settings),
+            options,
+            status=CommitStatus(sink),
+            metrics=metrics,
+            on_round=None if request.once else on_round,
+        )
+        server = None
+        if request.metrics_port is not None:
+            stale = 3 * request.interval + request.health_timeout + 60
+            server = StatusServer(
+                metrics,
+                request.metrics_port,
+                host=request.metrics_host,
+                stale_after=stale,
+                on_trigger=agent.trigger,
+            )
+            server.start()
+            if on_listening is not None:
+                on_listening(f"http://{request.metrics_host}:{server.port}/metrics")
+        if not request.once:
+            # SIGTERM (how a pod is stopped) ends the loop after the current round.
+            signal.signal(signal.SIGTERM, lambda *_: agent.shutdown())
+        try:
+            return agent.run()
+        finally:
+            if server is not None:
+                server.stop()
+
+
+@contextmanager
+def connect(kubeconfig: Path | None, context: str | None, force: bool = True) -> Iterator[Kube]:
+    """The cluster's API, closed (and its discovery cache removed) afterwards."""
+    kube = Kube.connect(kubeconfig, context, force=force)
+    try:
+        yield kube
+    finally:
+        kube.close()
+
+
+@contextmanager
+def _workdir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="promoter-agent-") as tmp:
+        yield Path(tmp)
+
+
+class _LazyForge:
+    """The forge is built on first use, from the promoter.yaml of the clone
+    (its `forge:` block), which only exists after the first fetch."""
+
+    def __init__(self, url: str, kind: str | None, api_url: str | None, source: Source) -> None:
+        self.url, self.kind, self.api_url, self.source = url, kind, api_url, source
+        self._sink: StatusSink | None = None
+
+    def set_status(
+        self, sha: str, context: str, state: str, description: str, target_url: str | None = None
+    ) -> None:
+        if self._sink is None:
+            config = load_config(self.source.root)
+            self._sink = make_forge_for(config, self.kind, self.url, self.api_url, dict(os.environ))
+        self._sink.set_status(sha, context, state, description, target_url)

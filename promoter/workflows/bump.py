@@ -9,7 +9,6 @@ with jittered backoff. So no bump is lost or applied twice.
 from __future__ import annotations
 
 import random
-import string
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -21,21 +20,21 @@ from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.registry import RegistryClient
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
+from promoter.core.commit_messages import DEFAULT_MESSAGE, check_template, commit_message
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment, Service
+from promoter.core.config.templates import branch_problem
 from promoter.core.edit import Change
 from promoter.core.forge import Forge
-from promoter.core.images import ImageRef
+from promoter.core.images import ImageRef, parse_reference, validate_digest, validate_tag
 from promoter.core.plans import PlanItem, same_version
 from promoter.core.pr_records import ProposalResult
 from promoter.core.service_choice import needed, resolve_service
 from promoter.core.tag_selection import select_latest
-from promoter.core.trailers import ci_trailers, format_trailers
 from promoter.errors import GitError, InputError, PushConflictError
 from promoter.workflows.open_pr import propose
 from promoter.workflows.workspace import DEFAULT_IDENTITY, Workspace
 
-DEFAULT_MESSAGE = "Bump {service} to {version} in {env}"
 STUCK_LIMIT = 3
 
 
@@ -82,6 +81,26 @@ class BumpRequest:
     retries: int = 20
     query: TagQuery = TagQuery()
 
+    def check(self) -> None:
+        """Refuse what can be refused before touching the network."""
+        if self.tag is not None:
+            validate_tag(self.tag)
+        if self.digest is not None:
+            validate_digest(self.digest)
+        if self.image is not None:
+            parse_reference(self.image)
+        if self.branch is not None:
+            branch = self.branch
+            problem = (
+                branch_problem(branch) if "{" not in branch else f"{branch!r} has a placeholder"
+            )
+            if problem:
+                raise InputError(f"--branch: {problem}", hint="give a plain branch name, e.g. main")
+        check_template(self.message)
+        if self.query.latest and (self.tag or self.image):
+            raise InputError("--latest picks the tag: give --service without --tag/--image")
+        self.query.check()
+
 
 @dataclass
 class BumpResult:
@@ -98,63 +117,6 @@ class BumpResult:
 ForgeFactory = Callable[[Config], Forge]
 
 
-PLACEHOLDERS = ("service", "env", "tag", "digest", "version", "image", "old")
-_TEMPLATE_HINT = "use a one-line subject with the placeholders " + " ".join(
-    "{" + p + "}" for p in PLACEHOLDERS
-)
-
-
-def _subject(template: str, values: Mapping[str, str]) -> str:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        for name in fields:
-            if name not in PLACEHOLDERS:  # also refuses {tag.x} and {tag[0]}
-                raise InputError(f"--message: unknown placeholder {{{name}}}", hint=_TEMPLATE_HINT)
-        subject = template.format(**values)
-    except ValueError as err:
-        raise InputError(
-            f"--message: bad template {template!r} ({err})", hint=_TEMPLATE_HINT
-        ) from err
-    if "\n" in subject or "\r" in subject:
-        # Lines of our own in the body could pass for trailers to a reader.
-        raise InputError("--message must be a single line", hint=_TEMPLATE_HINT)
-    if not subject.strip():
-        raise InputError("--message renders to an empty subject", hint=_TEMPLATE_HINT)
-    return subject.strip()
-
-
-def check_template(template: str) -> None:
-    """Reject a bad --message before any network work."""
-    _subject(template, {p: "x" for p in PLACEHOLDERS})
-
-
-def commit_message(
-    template: str, *, service: str, env: str, old: str, new: ImageRef, environ: Mapping[str, str]
-) -> str:
-    version = new.tag or new.digest or ""
-    if new.tag and new.digest:
-        version = f"{new.tag}@{new.digest}"
-    values = {
-        "service": service,
-        "env": env,
-        "tag": new.tag or "",
-        "digest": new.digest or "",
-        "version": version,
-        "image": str(new),
-        "old": old,
-    }
-    subject = _subject(template, values)
-    trailers = [
-        ("Promoter-Service", service),
-        ("Promoter-Env", env),
-        ("Promoter-From", old or "none"),
-        ("Promoter-To", str(new)),
-        ("Promoter-Kind", "bump"),
-        *ci_trailers(environ),
-    ]
-    return subject + "\n\n" + format_trailers(trailers) + "\n"
-
-
 def bump(
     request: BumpRequest,
     environ: Mapping[str, str],
@@ -163,6 +125,7 @@ def bump(
     forge: ForgeFactory | None = None,
     registry: Callable[[], Registry] | None = None,
 ) -> BumpResult:
+    request.check()
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"

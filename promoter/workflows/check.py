@@ -19,6 +19,7 @@ from promoter.adapters.render.renderer import render
 from promoter.adapters.snapshots import env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
+from promoter.core.chatops.events import STICKY_MARKER
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
 from promoter.core.forge import APPLY_STATUS_CONTEXT, POLICY_STATUS_CONTEXT, Forge, PullRequest
@@ -301,7 +302,7 @@ def check_pr(
         limit=forge.max_comment_length,
         render_error=render_error,
     )
-    forge.upsert_comment(pr, sticky_comment.MARKER, comment)
+    forge.upsert_comment(pr, STICKY_MARKER, comment)
     return PullRequestCheck(pr, Checked(report, items), comment, state)
 
 

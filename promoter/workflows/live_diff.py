@@ -10,14 +10,23 @@ Secret values are masked on both sides.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from promoter.adapters.kube import Kube
 from promoter.core.applier.drift import normalise
 from promoter.core.applier.errors import KubeError
 from promoter.core.applier.inventory import Inventory
+from promoter.core.applier.prepare import prepare
 from promoter.core.objects import Obj, diff
+from promoter.errors import PromoterError
+from promoter.workflows.agent import connect, env_paths, render_paths
+from promoter.workflows.apply_round import Reconciler, Settings
+
+log = logging.getLogger("promoter.applier")
 
 
 def as_obj(body: Mapping[str, Any]) -> Obj:
@@ -51,3 +60,33 @@ def live_diff(kube: Kube, desired: Sequence[Obj], tracked: Inventory) -> dict[st
         if live is not None:
             before.append(as_obj(normalise(live)))
     return diff(before, after)
+
+
+@dataclass(frozen=True)
+class EnvironmentDiff:
+    diffs: dict[str, str]
+    """Object key -> unified diff, for the objects that differ."""
+    objects: int
+    """How many objects the render holds."""
+
+
+def diff_environment(
+    repo: Path,
+    env: str,
+    paths: Sequence[str],
+    *,
+    kubeconfig: Path | None,
+    context: str | None,
+    inventory_namespace: str | None,
+) -> EnvironmentDiff:
+    """Render `env` from the working tree and diff it against the cluster."""
+    objs = render_paths(env_paths(repo, env, paths))
+    with connect(kubeconfig, context) as kube:
+        desired = prepare(objs, kube.namespaced, kube.namespace)
+        reconciler = Reconciler(kube, Settings(env, inventory_namespace=inventory_namespace))
+        try:
+            tracked = reconciler.read_inventory()
+        except PromoterError as err:
+            log.warning("no inventory read (%s): deletions are not shown", err)
+            tracked = Inventory()
+        return EnvironmentDiff(live_diff(kube, desired, tracked), len(desired))

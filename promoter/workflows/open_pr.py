@@ -9,9 +9,10 @@ service never has two competing PRs for one environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from promoter.adapters.worktree import plan_set_image, write_edits
+from promoter.core.commit_messages import proposal_message
 from promoter.core.config.model import CONFIG_FILENAMES, Environment
 from promoter.core.forge import Forge, PullRequest, PullRequestSpec
 from promoter.core.plans import PlanItem
@@ -25,7 +26,6 @@ from promoter.core.pr_records import (
     record_for,
     title,
 )
-from promoter.core.trailers import ci_trailers, format_trailers
 from promoter.workflows.workspace import Workspace, env_ref
 
 MAX_WIDENING_ROUNDS = 5
@@ -124,33 +124,8 @@ def _push_branch(
         if not edits:
             continue
         write_edits(ws.root, edits)
-        repo.commit([e.path for e in edits], _message(item, kind, ws.environ), ws.identity)
+        repo.commit([e.path for e in edits], proposal_message(item, kind, ws.environ), ws.identity)
     if expected is not None and repo.same_tree("HEAD", f"refs/remotes/origin/{branch}"):
         return False
     repo.push_branch(branch, expected)
     return True
-
-
-def _message(item: PlanItem, kind: str, environ: Mapping[str, str]) -> str:
-    verb = {"rollback": "Roll back", "bump": "Bump"}.get(kind, "Promote")
-    subject = f"{verb} {item.service} to {item.new.tag or item.new.digest} in {item.target_env}"
-    p = item.provenance
-    pairs = [
-        ("Promoter-Service", item.service),
-        ("Promoter-Env", item.target_env),
-        ("Promoter-From", str(item.current) if item.current else "none"),
-        ("Promoter-To", str(item.new)),
-        ("Promoter-Kind", kind),
-    ]
-    if kind == "promotion":
-        pairs.append(("Promoter-Source-Env", item.source_env))
-    # The build behind the version (carried from the source environment's
-    # history) says more than the pipeline that ran the promotion.
-    if p.pipeline or p.source_commit:
-        pairs += [
-            ("Promoter-Pipeline", p.pipeline or ""),
-            ("Promoter-Source-Commit", p.source_commit or ""),
-        ]
-    else:
-        pairs += ci_trailers(environ)
-    return subject + "\n\n" + format_trailers(pairs) + "\n"

@@ -27,24 +27,3 @@ def status_matrix(root: Path, config: Config) -> dict[str, Any]:
                 row[env.name]["conflicting"] = list(deployed.conflicting)
         services[service.name] = row
     return {"environments": [e.name for e in order], "services": services}
-
-
-def _cell(entry: dict[str, Any]) -> str:
-    if entry["image"] is None:
-        return "-"
-    tag = entry["tag"] or ""
-    digest = entry["digest"]
-    text = f"{tag}@{digest[:19]}…" if digest else tag
-    return text + (" (!)" if entry.get("conflicting") else "")
-
-
-def status_table(matrix: dict[str, Any]) -> str:
-    envs: list[str] = matrix["environments"]
-    rows = [["SERVICE", *[e.upper() for e in envs]]]
-    for name, row in matrix["services"].items():
-        rows.append([name, *[_cell(row[e]) for e in envs]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    if any(e.get("conflicting") for row in matrix["services"].values() for e in row.values()):
-        lines.append("(!) files disagree; see --output json for every reference")
-    return "\n".join(lines)

@@ -30,6 +30,7 @@ from promoter.errors import ForgeError, InputError
 
 if TYPE_CHECKING:
     from promoter.adapters.forges.http import RetryPolicy
+    from promoter.core.config.model import Config
 
 __all__ = [
     "Approval",
@@ -40,6 +41,7 @@ __all__ = [
     "PullRequestSpec",
     "forge_token",
     "make_forge",
+    "make_forge_for",
 ]
 
 _TOKEN_VARIABLES = {
@@ -120,3 +122,17 @@ def make_forge(
     from promoter.adapters.forges.gitlab import GitLabForge
 
     return GitLabForge(slug, token, url=base, policy=policy)
+
+
+def make_forge_for(
+    config: Config, kind: str | None, url: str, api_url: str | None, environ: dict[str, str]
+) -> Forge:
+    """Flags win over promoter.yaml's `forge:`; the URL decides the rest."""
+    settings = config.forge
+    return make_forge(
+        kind or (settings.type if settings else None),
+        url,
+        api_url=api_url or (settings.api_url if settings else None),
+        repository=settings.repository if settings else None,
+        environ=environ,
+    )

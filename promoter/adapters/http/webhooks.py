@@ -29,71 +29,35 @@ Secrets and signatures are never logged or echoed.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from promoter.adapters.http.webhook_auth import (
+    ReplayGuard,
+    WebhookSettings,
+    github_signature,
+    require_secret,
+    same_secret,
+)
 from promoter.core import masking
 from promoter.core.chatops.events import Event, Ignored, parse_event
 from promoter.errors import InputError
 
 log = logging.getLogger("promoter.bot.server")
 
-DEFAULT_MAX_BODY = 1_048_576
-REPLAY_MEMORY = 10_000
-GITHUB_SECRET_VARIABLE = "PROMOTER_WEBHOOK_SECRET"
-GITLAB_TOKEN_VARIABLE = "PROMOTER_GITLAB_WEBHOOK_TOKEN"
 Dispatch = Callable[[Event], object]
 
 
 class Busy(Exception):
     """The dispatcher cannot take another event now (answered with 503)."""
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    github_secret: str | None = None
-    gitlab_token: str | None = None
-    max_body: int = DEFAULT_MAX_BODY
-    accepts: Callable[[Event], bool] | None = None
-    """Whether this server serves the event's repository (None: any)."""
-
-    @classmethod
-    def from_environ(cls, environ: dict[str, str], **kwargs: Any) -> WebhookSettings:
-        github = environ.get(GITHUB_SECRET_VARIABLE) or None
-        gitlab = environ.get(GITLAB_TOKEN_VARIABLE) or None
-        masking.register(github)
-        masking.register(gitlab)
-        return cls(github_secret=github, gitlab_token=gitlab, **kwargs)
-
-
-class ReplayGuard:
-    """A bounded, thread-safe memory of keys seen recently (oldest forgotten)."""
-
-    def __init__(self, size: int = REPLAY_MEMORY) -> None:
-        self.size = size
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def seen(self, key: str) -> bool:
-        """True if `key` was seen before; otherwise remember it and say False."""
-        with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return True
-            self._seen[key] = None
-            if len(self._seen) > self.size:
-                self._seen.popitem(last=False)
-            return False
 
 
 class Worker:
@@ -131,16 +95,6 @@ class Answer:
     status: int
     message: str
     event: Event | None = None
-
-
-def require_secret(settings: WebhookSettings) -> None:
-    """Refuse to run unverified: without a secret anyone could command the bot."""
-    if not (settings.github_secret or settings.gitlab_token):
-        raise InputError(
-            "the webhook receiver needs a secret to verify deliveries",
-            hint=f"set {GITHUB_SECRET_VARIABLE} (GitHub) and/or {GITLAB_TOKEN_VARIABLE} "
-            "(GitLab) to the secret configured on the webhook",
-        )
 
 
 REQUEST_DEADLINE_S = 30.0
@@ -268,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return Answer(401, "GitLab deliveries are not accepted here")
             if not given:
                 return Answer(401, "missing X-Gitlab-Token")
-            if not _same(given, settings.gitlab_token):
+            if not same_secret(given, settings.gitlab_token):
                 return Answer(401, "wrong X-Gitlab-Token")
             body = self._read_body(length)
         else:
@@ -278,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not signature:
                 return Answer(401, "missing X-Hub-Signature-256")
             body = self._read_body(length)
-            if not _same(signature, github_signature(settings.github_secret, body)):
+            if not same_secret(signature, github_signature(settings.github_secret, body)):
                 return Answer(401, "wrong X-Hub-Signature-256")
         if len(body) != length:
             return Answer(400, "body shorter than its Content-Length")
@@ -341,16 +295,6 @@ def _forge_of(headers: Any) -> str | None:
     if "X-Gitlab-Token" in headers or "X-Gitlab-Event" in headers:
         return "gitlab"
     return None
-
-
-def github_signature(secret: str, body: bytes) -> str:
-    """The `X-Hub-Signature-256` value GitHub sends for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _same(given: str, expected: str) -> bool:
-    # compare_digest refuses non-ASCII str; header values may hold anything.
-    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 def _payload(body: bytes, content_type: str) -> object:

@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from promoter.core.sticky_comment import MARKER as STICKY_MARKER
 from promoter.errors import InputError
 
 REPLY_MARKER = "<!-- promoter:bot -->"
+"""First line of every bot reply."""
+STICKY_MARKER = "<!-- promoter:sticky -->"
+"""Marks the one sticky comment `check` keeps on a PR (see sticky_comment)."""
 """Every reply the bot writes starts with this (hidden in rendered markdown)."""
 
 FORGES = ("github", "gitlab")

@@ -1,36 +1,19 @@
-"""The one error handler, and output helpers shared by commands."""
+"""What commands print and log: masked text and JSON, and the log handler
+(text, or one JSON object per line for collectors)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import traceback
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
 from promoter.core import masking
-from promoter.errors import ExitCode, PromoterError
 
-
-class PromoterGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        _setup_logging()
-        try:
-            return super().invoke(ctx)
-        except PromoterError as err:
-            click.echo(f"error: {masking.mask(str(err))}", err=True)
-            raise click.exceptions.Exit(int(err.exit_code)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception:
-            click.echo("internal error (a bug in promoter; please report it):", err=True)
-            click.echo(masking.mask(traceback.format_exc()), err=True)
-            raise click.exceptions.Exit(int(ExitCode.INTERNAL)) from None
+if TYPE_CHECKING:
+    from promoter.core.edit.model import Change
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
     handler = logging.StreamHandler()
     handler.addFilter(masking.MaskingFilter())
     root = logging.getLogger("promoter")
@@ -77,20 +60,6 @@ def emit(text: str, *, err: bool = False) -> None:
     click.echo(masking.mask(text), err=err)
 
 
-OUTPUT_OPTION = click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-
-REPO_OPTION = click.option(
-    "--repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Working tree (a clone) of the environment repository.",
-)
+def changes_json(changes: Iterable[Change]) -> list[dict[str, object]]:
+    """The `changed` list of set-image's and bump's JSON output."""
+    return [{"file": c.file, "line": c.line, "old": c.old, "new": c.new} for c in changes]

@@ -1,0 +1,120 @@
+"""bump: set the image on the remote, commit with trailers, push."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, forge_option, version_options
+from promoter.cli.output import changes_json, emit, emit_json
+from promoter.core.commit_messages import DEFAULT_MESSAGE
+
+if TYPE_CHECKING:
+    from promoter.core.config.model import Config
+    from promoter.core.forge import Forge
+
+
+@click.command("bump")
+@version_options
+@click.option("--repo-url", "repo_url", required=True, help="Environment repository to push to.")
+@click.option("--branch", "branch", help="Branch to commit to (default: the environment's).")
+@click.option(
+    "--message",
+    "message",
+    default=DEFAULT_MESSAGE,
+    show_default=True,
+    help="Commit subject; placeholders {service} {env} {tag} {digest} {version} {image} {old}.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 100),
+    default=20,
+    show_default=True,
+    help="Re-apply and push again this often when the branch moved.",
+)
+@click.option("--latest", is_flag=True, help="Pick the newest matching tag from the registry.")
+@click.option("--constraint", help="With --latest: a semver range, e.g. '^1.2' or '>=1.2 <2'.")
+@click.option("--pattern", help="With --latest: only tags matching this regular expression.")
+@click.option("--extract", help="With --pattern: what to order by, e.g. '$1' or '$ts'.")
+@click.option(
+    "--order",
+    type=click.Choice(["semver", "numeric", "alpha"]),
+    default="semver",
+    show_default=True,
+    help="With --latest: how tags (or extracted values) compare.",
+)
+@click.option(
+    "--resolve-digest", is_flag=True, help="Pin the chosen tag's digest from the registry."
+)
+@forge_option("Code host for environments with `mode: pull-request` (default: detected).")
+@API_URL_OPTION
+@OUTPUT_OPTION
+def bump_cmd(
+    env: str,
+    service: str | None,
+    tag: str | None,
+    digest: str | None,
+    image: str | None,
+    repo_url: str,
+    branch: str | None,
+    message: str,
+    retries: int,
+    latest: bool,
+    constraint: str | None,
+    pattern: str | None,
+    extract: str | None,
+    order: str,
+    resolve_digest: bool,
+    forge: str | None,
+    api_url: str | None,
+    output: str,
+) -> None:
+    """Clone only what is needed, set the image, commit with trailers, push;
+    retries by re-applying the edit when the branch moved."""
+    from promoter.adapters.forges import make_forge_for
+    from promoter.cli.proposals import describe_proposal
+    from promoter.workflows.bump import BumpRequest, TagQuery, bump
+
+    query = TagQuery(latest, constraint, pattern, extract, order, resolve_digest)
+    request = BumpRequest(
+        env=env,
+        repo_url=repo_url,
+        service=service,
+        tag=tag,
+        digest=digest,
+        image=image,
+        branch=branch,
+        message=message,
+        retries=retries,
+        query=query,
+    )
+    environ = dict(os.environ)
+
+    def forge_for(config: Config) -> Forge:
+        return make_forge_for(config, forge, repo_url, api_url, environ)
+
+    result = bump(request, environ, forge=forge_for)
+    if output == "json":
+        emit_json(
+            {
+                "service": result.service,
+                "env": result.env,
+                "branch": result.branch,
+                "commit": result.commit,
+                "attempts": result.attempts,
+                "changed": changes_json(result.changes),
+                "pull_request": result.proposal.to_json() if result.proposal else None,
+            }
+        )
+    elif result.proposal is not None:
+        emit(describe_proposal(result.proposal))
+    elif result.commit:
+        new = result.changes[0].new if result.changes else ""
+        emit(
+            f"pushed {result.commit[:12]} to {result.branch}: {result.service} → {new} "
+            f"in {result.env} ({len(result.changes)} reference(s), attempt {result.attempts})"
+        )
+    else:
+        emit(f"{result.service} in {result.env} already runs that version; nothing to commit")

@@ -1,0 +1,55 @@
+"""The root command group: loads a command's module only when that command
+runs (click's lazy-group pattern), and is the one error handler that maps
+promoter's errors to messages and exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from promoter.cli.output import setup_logging
+from promoter.core import masking
+from promoter.errors import ExitCode, PromoterError
+
+
+class PromoterGroup(click.Group):
+    """`lazy_commands` maps a command name to "module:attribute"; the module
+    is imported the first time click asks for that command (to run it, or
+    to show its help line), so `promoter --version` imports none of them."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):  # a wrong table entry is our bug
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        setup_logging()
+        try:
+            return super().invoke(ctx)
+        except PromoterError as err:
+            click.echo(f"error: {masking.mask(str(err))}", err=True)
+            raise click.exceptions.Exit(int(err.exit_code)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception:
+            click.echo("internal error (a bug in promoter; please report it):", err=True)
+            click.echo(masking.mask(traceback.format_exc()), err=True)
+            raise click.exceptions.Exit(int(ExitCode.INTERNAL)) from None

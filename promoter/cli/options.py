@@ -1,0 +1,60 @@
+"""Options several commands share, written once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT_OPTION = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+
+REPO_OPTION = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Working tree (a clone) of the environment repository.",
+)
+
+API_URL_OPTION = click.option(
+    "--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab)."
+)
+
+
+def forge_option(
+    help_text: str, kinds: tuple[str, ...] = ("github", "gitlab", "none")
+) -> Callable[[F], F]:
+    """`--forge`: which code host's API to use."""
+    return click.option("--forge", type=click.Choice(list(kinds)), help=help_text)
+
+
+def version_options(f: F) -> F:
+    """--env, --service, --tag, --digest, --image: which version goes where."""
+    for option in reversed(
+        [
+            click.option("--env", "env", required=True, help="Environment to change, e.g. dev."),
+            click.option("--service", "service", help="Service name from promoter.yaml."),
+            click.option("--tag", "tag", help="New image tag, e.g. 1.4.2."),
+            click.option("--digest", "digest", help="Pin this digest too (sha256:…)."),
+            click.option(
+                "--image",
+                "image",
+                help="A whole reference (repo:tag[@digest]) instead of --service/--tag; "
+                "the service is found by repository.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
