@@ -61,13 +61,13 @@ def heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
     )
-    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-    return [m for m in last.split(",") if m]
+    marked = [line for line in out.stdout.splitlines() if line.startswith("HEAVY:")]
+    return [m for m in marked[-1].removeprefix("HEAVY:").split(",") if m] if marked else ["?"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-from git.cmd import Git
+from typing import Any
 
 from promoter.core import masking
 from promoter.errors import GitError, InputError
@@ -111,7 +110,7 @@ class GitRepo:
         doing: str | None = None,
     ) -> tuple[int, str, str]:
         cmd = ["git", *args]
-        status, out, err = Git(str(self.path)).execute(
+        status, out, err = _git_command(self.path).execute(
             cmd,
             with_extended_output=True,
             with_exceptions=False,
@@ -129,7 +128,7 @@ class GitRepo:
 
     def run_bytes(self, *args: str, doing: str | None = None) -> bytes:
         """stdout as bytes (archives), raising GitError on failure."""
-        status, out, err = Git(str(self.path)).execute(
+        status, out, err = _git_command(self.path).execute(
             ["git", *args],
             with_extended_output=True,
             with_exceptions=False,
@@ -343,3 +342,11 @@ def _hint(stderr: str) -> str | None:
     if "could not resolve host" in text or "connection refused" in text:
         return "the git server is unreachable from here"
     return None
+
+
+def _git_command(path: Path) -> Any:
+    """GitPython's command runner in `path`; GitPython is imported on first
+    use, so commands that never run git do not pay for it."""
+    from git.cmd import Git
+
+    return Git(str(path))

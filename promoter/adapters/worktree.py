@@ -5,7 +5,9 @@ translation), and a multi-file edit is all-or-nothing."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,19 +64,41 @@ def _inside(root: Path, rel: str) -> Path:
     link points at — another environment's file, or one outside the repo."""
     clean = rel.strip("/")
     full = root / clean
-    real_root = root.resolve()
+    real_root = _real(root)
     lexical = Path(os.path.normpath(real_root / clean))
     if lexical != real_root and real_root not in lexical.parents:
         raise InputError(
             f"path {rel!r} leaves the repository", hint="fix the path in promoter.yaml"
         )
-    if os.path.lexists(full) and full.resolve() != lexical:
+    if _has_link(real_root, lexical.relative_to(real_root).parts):
         raise InputError(
             f"path {rel!r} is or passes through a symbolic link; promoter edits only "
             "real files, so that an edit cannot change another environment",
             hint="point the service's path in promoter.yaml at the real file or directory",
         )
     return full
+
+
+@functools.lru_cache(maxsize=64)
+def _real(root: Path) -> Path:
+    # Resolved once per root: `status` asks for thousands of paths in one.
+    return root.resolve()
+
+
+def _has_link(real_root: Path, parts: tuple[str, ...]) -> bool:
+    """Whether a component of `real_root/parts` is a symbolic link (one lstat
+    per component, up to the first that does not exist)."""
+    current = real_root
+    for part in parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return False  # not a directory on the way, etc.: nothing is linked
+    return False
 
 
 def yaml_files(directory: Path) -> list[Path]:

@@ -11,7 +11,7 @@ import click
 
 from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
 from promoter.cli.output import configure_logging, emit, emit_json
-from promoter.core.applier.prune import PROTECTED_KINDS
+from promoter.core.applier.keys import PROTECTED_KINDS
 from promoter.core.policy.durations import duration_problem, parse_duration
 
 if TYPE_CHECKING:

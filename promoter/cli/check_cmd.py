@@ -35,9 +35,8 @@ def check_cmd(
     `promoter/policy` status on the PR's head and update its sticky comment.
     Exit 1 when a rule fails (or could not be checked)."""
     from promoter.adapters.forges import make_forge_for
-    from promoter.adapters.registry import RegistryClient
     from promoter.core.policy.report import text as report_text
-    from promoter.workflows.check import check_local, check_pr
+    from promoter.workflows.check import check_local, check_pr, registry_client
     from promoter.workflows.workspace import origin_url, workspace
 
     environ = dict(os.environ)
@@ -47,13 +46,13 @@ def check_cmd(
         url = repo_url or origin_url(repo)
         with workspace(url, environ) as ws:
             host = make_forge_for(ws.config, forge, url, api_url, environ)
-            result = check_pr(ws, host, pr, registry=RegistryClient)
+            result = check_pr(ws, host, pr, registry=registry_client)
         report, items = result.checked.report, result.checked.items
         extra = {"pull_request": pr, "state": result.state}
     else:
         if not (source and target):
             raise InputError("give --pr N, or --from A --to B for a local check")
-        checked = check_local(repo, source, target, registry=RegistryClient)
+        checked = check_local(repo, source, target, registry=registry_client)
         report, items, extra = checked.report, checked.items, {}
     if output == "json":
         emit_json({**report.to_json(), **extra, "items": [i.to_json() for i in items]})

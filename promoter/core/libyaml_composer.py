@@ -40,8 +40,33 @@ _CORE_SCHEMA = [
 ]
 
 
+_RESOLVED: dict[tuple[Any, str, Any], str] = {}
+_RESOLVED_MAX = 65_536
+
+
 class _CoreResolver(yaml.resolver.BaseResolver):  # type: ignore[misc]
-    pass
+    """No path resolvers are registered, so a node's tag depends only on its
+    kind, value and implicitness: resolve each combination once (`status`
+    resolves hundreds of thousands of scalars, mostly the same keys), and
+    skip the path bookkeeping PyYAML does around every node."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is not yaml.nodes.ScalarNode:
+            return str(super().resolve(kind, value, implicit))
+        key = (implicit, value, kind)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 for _tag, _pattern, _first in _CORE_SCHEMA:

@@ -103,19 +103,26 @@ def _place_empty_values(text: str, node: Node, seen: set[int]) -> None:
     """Put each empty mapping value (`key:` with nothing after it) right after
     its key's colon; the parser marks it where the next token starts, often
     on a later line, which is no place to splice a value into."""
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, SequenceNode):
-        for item in node.value:
-            _place_empty_values(text, item, seen)
-    elif isinstance(node, MappingNode):
-        for key, value in node.value:
-            colon = text.find(":", int(key.end_mark.index), int(value.start_mark.index))
-            if _is_empty(value) and colon != -1:  # no colon: `? key` or `{key, ...}`
-                value.start_mark = value.end_mark = _mark_after(text, key, colon)
-            else:
-                _place_empty_values(text, value, seen)
+    # Iterative, and only collections are visited: `status` runs this over
+    # every scalar of thousands of files.
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, SequenceNode):
+            stack.extend(item for item in current.value if not isinstance(item, ScalarNode))
+        elif isinstance(current, MappingNode):
+            for key, value in current.value:
+                if isinstance(value, ScalarNode):
+                    if not _is_empty(value):
+                        continue
+                    colon = text.find(":", int(key.end_mark.index), int(value.start_mark.index))
+                    if colon != -1:  # no colon: `? key` or `{key, ...}`
+                        value.start_mark = value.end_mark = _mark_after(text, key, colon)
+                else:
+                    stack.append(value)
 
 
 def _is_empty(node: Node) -> bool:

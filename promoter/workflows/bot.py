@@ -25,7 +25,6 @@ from typing import Any
 
 from promoter.adapters.forges import make_forge
 from promoter.adapters.forges.remote import Remote, detect_kind, parse_remote
-from promoter.adapters.registry import RegistryClient
 from promoter.core import masking
 from promoter.core.chatops import replies
 from promoter.core.chatops.commands import Command, parse_command
@@ -33,7 +32,7 @@ from promoter.core.chatops.events import Event
 from promoter.core.forge import Forge, PullRequest, permits
 from promoter.core.pr_records import ProposalRecord, read_record
 from promoter.errors import ForgeError, InputError, PromoterError
-from promoter.workflows.check import Registry, check_pr
+from promoter.workflows.check import Registry, check_pr, registry_client
 from promoter.workflows.promote import PromoteRequest, promote
 from promoter.workflows.rollback import rollback
 from promoter.workflows.workspace import Workspace, workspace
@@ -341,7 +340,7 @@ def run_event(
         event,
         forge=forge,
         workspace_factory=lambda: workspace(url, environ),
-        registry=RegistryClient,
+        registry=registry_client,
         allow_teams=tuple(allow_teams),
     )
 

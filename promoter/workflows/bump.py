@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Protocol
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
-from promoter.adapters.registry import RegistryClient
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
 from promoter.core.commit_messages import DEFAULT_MESSAGE, check_template, commit_message
@@ -220,7 +219,11 @@ def _from_registry(
 ) -> tuple[Service, str | None, str | None]:
     """The tag `--latest` picks, and/or the digest `--resolve-digest` pins."""
     query = request.query
-    client = registry() if registry is not None else RegistryClient()
+    if registry is None:
+        from promoter.adapters.registry import RegistryClient  # requests only when asked
+
+        registry = RegistryClient
+    client = registry()
     if query.latest:
         if request.service is None:
             raise InputError("--latest needs --service (the image comes from promoter.yaml)")

@@ -51,6 +51,13 @@ class Registry(Protocol):
     def resolve_digest(self, ref: ImageRef) -> str: ...
 
 
+def registry_client() -> Registry:
+    """The real registry client, imported (with requests) only when a rule asks."""
+    from promoter.adapters.registry import RegistryClient
+
+    return RegistryClient()
+
+
 @dataclass
 class Checked:
     report: Report

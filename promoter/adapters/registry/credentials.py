@@ -25,9 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker.auth  # type: ignore[import-untyped]
-import docker.errors  # type: ignore[import-untyped]
-
 from promoter.core import masking
 from promoter.errors import RegistryError
 
@@ -78,6 +75,9 @@ def find_credentials(registry: str, environ: Mapping[str, str]) -> Lookup:
         searched.append(f"no Docker config at {_default_config(environ)}")
         return Lookup(None, ", ".join(searched))
     _check_json(path)
+    # The docker package (with its API client) loads only when a config exists.
+    import docker.auth  # type: ignore[import-untyped]
+
     config = docker.auth.load_config(config_path=str(path))
     helper = config.get_credential_store(registry)
     searched.append(str(path) if helper is None else f"{path} ({_helper_text(helper)})")
@@ -135,6 +135,9 @@ def _check_json(path: Path) -> None:
 
 
 def _resolve(config: Any, registry: str, helper: str | None, path: Path) -> dict[str, Any] | None:
+    import docker.auth
+    import docker.errors  # type: ignore[import-untyped]
+
     try:
         with warnings.catch_warnings():
             # docker warns (besides failing) when a helper is not on PATH;

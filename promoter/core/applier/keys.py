@@ -8,6 +8,8 @@ from typing import NamedTuple
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 NAMESPACE = ("", "Namespace")
 PVC = ("", "PersistentVolumeClaim")
+PROTECTED_KINDS = {gk: gk[1] for gk in (NAMESPACE, PVC, CRD)}
+"""Kinds prune deletes only when --prune-allow names them (data or whole APIs go with them)."""
 
 
 class Key(NamedTuple):

@@ -26,14 +26,13 @@ from typing import Any
 
 from promoter.core.applier.errors import RenderEmptyError, RenderInvalidError
 from promoter.core.applier.inventory import Inventory
-from promoter.core.applier.keys import CRD, NAMESPACE, PVC, parse_key
+from promoter.core.applier.keys import PROTECTED_KINDS, parse_key
 from promoter.core.applier.order import annotations_of, prune_key_order
 from promoter.core.objects import Obj
 
 PRUNE_ANNOTATION = "promoter.dev/prune"
 DEFAULT_OWNER_LABEL = ("app.kubernetes.io/managed-by", "promoter")
 # (group, kind) -> the kind name to list in the environment's prune allowance.
-PROTECTED_KINDS = {gk: gk[1] for gk in (NAMESPACE, PVC, CRD)}
 _DISABLED = frozenset({"disabled", "false"})
 _ENABLED = frozenset({"enabled", "true"})
 
