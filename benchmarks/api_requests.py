@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from click.testing import CliRunner  # noqa: E402
 
-import promoter.adapters.forges.http  # noqa: E402
+import promoter.adapters.forges.session  # noqa: E402
 from promoter.cli import cli  # noqa: E402
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake  # noqa: E402
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(var, "bench")
     for var in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
         os.environ.setdefault(var, "bench@example.invalid")
-    promoter.adapters.forges.http.sleep = SleepRecorder()  # no retries expected; never wait
+    promoter.adapters.forges.session.sleep = SleepRecorder()  # no retries expected; never wait
     print("\nAPI requests per promotion (counted by the fake forges)")
     print(f"{'forge':8} {'PR settings':42} {'new PR':>7} {'re-run':>7} {'supersede':>10}")
     ok = True

@@ -44,7 +44,7 @@ register no other mock under that root (`responses` drops a registration
 when two match one request). Other hosts are not mocked:
 `rsps.add_passthru("http://127.0.0.1")` lets loopback servers through.
 To skip real back-off sleeps in end-to-end runs:
-`monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())`.
+`monkeypatch.setattr(promoter.adapters.forges.session, "sleep", SleepRecorder())`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""promoter/applier/kube.py against the fake API server: retries, error
+"""promoter/adapters/kube.py against the fake API server: retries, error
 conversion, discovery, waiting for CRDs, connecting."""
 
 from __future__ import annotations

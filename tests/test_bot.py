@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import promoter.adapters.forges.http
+import promoter.adapters.forges.session
 import promoter.workflows.bot
 from promoter.core.chatops.commands import Command, parse_command
 from promoter.core.chatops.events import (
@@ -469,7 +469,7 @@ def test_replies_render_user_input_inert_and_masked() -> None:
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", SleepRecorder())
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import promoter.adapters.forges.http
+import promoter.adapters.forges.session
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
 
@@ -38,7 +38,7 @@ def _remote(tmp_path: Path, forge: str = "", extra: str = "") -> Remote:
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", SleepRecorder())
 
 
 LONG_AGO = {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z"}

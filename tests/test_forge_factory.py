@@ -16,9 +16,9 @@ import responses
 from promoter.adapters.forges import PullRequest, PullRequestSpec, forge_token, make_forge
 from promoter.adapters.forges.github import GitHubForge
 from promoter.adapters.forges.gitlab import GitLabForge
-from promoter.adapters.forges.http import USER_AGENT, RateLimitError, RetryPolicy, build_session
 from promoter.adapters.forges.none import NoForge
 from promoter.adapters.forges.remote import api_base, detect_kind, parse_remote, repository_slug
+from promoter.adapters.forges.session import USER_AGENT, RateLimitError, RetryPolicy, build_session
 from promoter.core import masking
 from promoter.errors import ExitCode, ForgeError, InputError
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake, sent
@@ -374,7 +374,7 @@ def test_connection_errors_are_retried_but_a_read_timeout_on_post_is_not(
 def test_module_sleep_can_be_patched(
     rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import promoter.adapters.forges.http as http
+    import promoter.adapters.forges.session as http
 
     waits: list[float] = []
     monkeypatch.setattr(http, "sleep", waits.append)

@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from promoter.adapters.forges import PullRequestSpec, make_forge
-from promoter.adapters.forges.http import USER_AGENT, RateLimitError, RetryPolicy
+from promoter.adapters.forges.session import USER_AGENT, RateLimitError, RetryPolicy
 from promoter.core.forge import Forge
 from promoter.errors import ExitCode, ForgeError
 from tests.fakeforge import FakeGitLab, SleepRecorder, sent

@@ -13,7 +13,7 @@ import responses
 
 from promoter.adapters.forges import Approval, CommentResult, make_forge
 from promoter.adapters.forges.gitlab import GitLabForge
-from promoter.adapters.forges.http import RetryPolicy
+from promoter.adapters.forges.session import RetryPolicy
 from promoter.core.forge import Forge, PullRequest
 from promoter.errors import ForgeError
 from tests.fakeforge import FakeGitLab, SleepRecorder, fake_sha, sent

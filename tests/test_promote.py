@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import promoter.adapters.forges.http
+import promoter.adapters.forges.session
 from promoter.core.pr_records import read_record
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
@@ -40,7 +40,7 @@ def _remote(tmp_path: Path, forge: str) -> Remote:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
     recorder = SleepRecorder()
-    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", recorder)
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", recorder)
     return recorder
 
 

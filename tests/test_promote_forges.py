@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import promoter.adapters.forges.http
+import promoter.adapters.forges.session
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
 
@@ -98,7 +98,7 @@ def hosted(kind: str) -> Iterator[Host]:
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
     recorder = SleepRecorder()
-    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", recorder)
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", recorder)
     return recorder
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-import promoter.adapters.forges.http
+import promoter.adapters.forges.session
 from promoter.adapters.http.webhook_auth import ReplayGuard, WebhookSettings
 from promoter.adapters.http.webhooks import Busy, WebhookServer, Worker
 from promoter.core.chatops.events import Event
@@ -413,7 +413,7 @@ def test_same_repository() -> None:
 def test_a_signed_delivery_runs_the_command(run, tmp_path: Path, monkeypatch) -> None:
     """serve's wiring: a verified /check delivery is handled against the
     served repository (real clone), setting the status on the forge."""
-    monkeypatch.setattr(promoter.adapters.forges.http, "sleep", SleepRecorder())
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", SleepRecorder())
     token = "ghp_serveTOKEN12345"
     source = tmp_path / "src"
     shutil.copytree(EXAMPLE, source)

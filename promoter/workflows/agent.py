@@ -5,7 +5,7 @@ forge's push webhook): `git ls-remote` the environment's branch (one small
 request); fetch (shallow, blob-less, into the clone kept between rounds)
 only when the commit moved; then run a reconcile round whether or not it
 moved, because drift happens in the cluster, not in Git. The round is cheap
-when nothing changed (see loop.py).
+when nothing changed (see apply_round.py).
 
 The commit status is set when the revision or the outcome changes, not
 every round: a status per minute per commit would bury the forge's list.

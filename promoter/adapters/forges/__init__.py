@@ -29,7 +29,7 @@ from promoter.core.forge import (
 from promoter.errors import ForgeError, InputError
 
 if TYPE_CHECKING:
-    from promoter.adapters.forges.http import RetryPolicy
+    from promoter.adapters.forges.session import RetryPolicy
     from promoter.core.config.model import Config
 
 __all__ = [

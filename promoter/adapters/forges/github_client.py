@@ -16,12 +16,12 @@ from github.PullRequest import PullRequest as GhPullRequest
 from github.Requester import HTTPSRequestsConnectionClass
 
 from promoter import USER_AGENT
-from promoter.adapters.forges.adapter import ApiForge
+from promoter.adapters.forges.api_forge import ApiForge
 from promoter.adapters.forges.common import (
     parse_time,
 )
 from promoter.adapters.forges.failures import Wording, status_error
-from promoter.adapters.forges.http import RetryPolicy, build_session
+from promoter.adapters.forges.session import RetryPolicy, build_session
 from promoter.core import masking
 from promoter.core.forge import (
     PullRequest,

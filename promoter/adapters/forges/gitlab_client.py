@@ -13,13 +13,13 @@ import gitlab
 from gitlab.exceptions import GitlabError
 
 from promoter import USER_AGENT
-from promoter.adapters.forges.adapter import ApiForge
+from promoter.adapters.forges.api_forge import ApiForge
 from promoter.adapters.forges.common import (
     parse_time,
     unique,
 )
 from promoter.adapters.forges.failures import Wording, status_error
-from promoter.adapters.forges.http import RetryPolicy, build_session
+from promoter.adapters.forges.session import RetryPolicy, build_session
 from promoter.core import masking
 from promoter.core.forge import (
     ForgeResult,

@@ -1,0 +1,3 @@
+"""Rendering an environment to Kubernetes objects with real engines only:
+`kustomize` (kubectl kustomize / kustomize), plain YAML; `renderer.render`
+chooses."""

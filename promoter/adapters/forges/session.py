@@ -30,7 +30,7 @@ from promoter.core import masking
 from promoter.errors import ForgeError
 
 # Module-level so tests (and the lead's end-to-end tests) can patch them:
-# monkeypatch.setattr(promoter.adapters.forges.http, "sleep", fake_sleep).
+# monkeypatch.setattr(promoter.adapters.forges.session, "sleep", fake_sleep).
 sleep: Callable[[float], None] = time.sleep
 now: Callable[[], float] = time.time
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 import requests
 
 from promoter.adapters.forges.failures import Wording, network_error
-from promoter.adapters.forges.http import ForgeSession
+from promoter.adapters.forges.session import ForgeSession
 from promoter.errors import ForgeError
 
 T = TypeVar("T")
