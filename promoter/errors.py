@@ -37,6 +37,8 @@ class ExitCode(IntEnum):
     """A bug in promoter: please report it with the output."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C / SIGINT (the shell convention, 128 + 2)."""
+    TERMINATED = 143
+    """Stopped by SIGTERM, e.g. a cancelled CI job (128 + 15)."""
 
 
 class PromoterError(Exception):

@@ -1,4 +1,4 @@
-"""The only module that talks to git (through GitPython's command runner).
+"""The only module that talks to git (GitPython starts the processes).
 
 Tokens are handed to git as an HTTP header through `GIT_CONFIG_*`
 environment variables of the child process, so they never land in
@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from promoter.core import masking
 from promoter.errors import GitError, InputError
 
 NETWORK_TIMEOUT_S = 600
+STOP_GRACE_S = 1.0
+"""How long a stopped git may take to clean up before it is killed."""
 TOKEN_VARIABLES = ("PROMOTER_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
 
 # The per-ref verdicts (from `push --porcelain` stdout, never from `remote:`
@@ -109,37 +112,25 @@ class GitRepo:
         check: bool = True,
         doing: str | None = None,
     ) -> tuple[int, str, str]:
-        cmd = ["git", *args]
-        status, out, err = _git_command(self.path).execute(
-            cmd,
-            with_extended_output=True,
-            with_exceptions=False,
-            env=self.env,
-            kill_after_timeout=timeout,
-        )
+        status, out, err = _execute(self.path, args, self.env, timeout)
+        text, errors = _decode(out), _decode(err)
         if check and status != 0:
             what = doing or f"`git {args[0]}`"
-            detail = masking.mask(str(err).strip()) or f"exit status {status}"
-            raise GitError(f"{what} failed: {detail}", hint=_hint(str(err)))
-        return int(status), str(out), str(err)
+            detail = masking.mask(errors.strip()) or f"exit status {status}"
+            raise GitError(f"{what} failed: {detail}", hint=_hint(errors))
+        return status, text, errors
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1]
 
     def run_bytes(self, *args: str, doing: str | None = None) -> bytes:
         """stdout as bytes (archives), raising GitError on failure."""
-        status, out, err = _git_command(self.path).execute(
-            ["git", *args],
-            with_extended_output=True,
-            with_exceptions=False,
-            env=self.env,
-            stdout_as_string=False,
-            kill_after_timeout=NETWORK_TIMEOUT_S,
-        )
+        status, out, err = _execute(self.path, args, self.env, NETWORK_TIMEOUT_S)
         if status != 0:
-            detail = masking.mask(str(err).strip()) or f"exit status {status}"
-            raise GitError(f"{doing or 'git ' + args[0]} failed: {detail}", hint=_hint(str(err)))
-        return bytes(out)
+            errors = _decode(err)
+            detail = masking.mask(errors.strip()) or f"exit status {status}"
+            raise GitError(f"{doing or 'git ' + args[0]} failed: {detail}", hint=_hint(errors))
+        return out
 
     @classmethod
     def clone(
@@ -344,9 +335,59 @@ def _hint(stderr: str) -> str | None:
     return None
 
 
-def _git_command(path: Path) -> Any:
-    """GitPython's command runner in `path`; GitPython is imported on first
-    use, so commands that never run git do not pay for it."""
-    from git.cmd import Git
+def _execute(
+    path: Path, args: tuple[str, ...], env: dict[str, str], timeout: float | None
+) -> tuple[int, bytes, bytes]:
+    """Run `git args` in `path`: (status, stdout, stderr), one trailing newline
+    stripped from each as GitPython does.
 
-    return Git(str(path))
+    GitPython starts the process (its environment rules: the caller's
+    environment, C locale, then ours); we wait for it ourselves. Its own
+    `kill_after_timeout` is a non-daemon timer thread that kept an
+    interrupted promoter alive for the whole timeout. git runs in its own
+    session so that ending it ends its helpers (remote-https, index-pack)
+    too: on a timeout, an interrupt or a SIGTERM the group is stopped before
+    the exception goes on, so temporary clones can be removed at once.
+    """
+    from git.cmd import Git  # GitPython loads on the first git command
+
+    handle = Git(str(path)).execute(
+        ["git", *args], as_process=True, env=env, start_new_session=True
+    )
+    proc: subprocess.Popen[bytes] | None = handle.proc
+    if proc is None:  # GitPython's AutoInterrupt always carries one
+        raise GitError(f"`git {args[0]}` could not be started")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise GitError(
+            f"`git {args[0]}` did not finish within {timeout:g} s; it was stopped",
+            hint="check that the remote answers (network, proxy, server load)",
+        ) from None
+    except BaseException:
+        _stop(proc)
+        raise
+    return int(proc.returncode), out.removesuffix(b"\n"), err.removesuffix(b"\n")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to git's process group (git removes a half-made clone itself),
+    SIGKILL if it is still there after a second."""
+    for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")

@@ -43,7 +43,7 @@ def cli() -> None:
     3 git or remote failure; 4 push kept being rejected;
     5 file not readable or writable; 6 forge API failure; 7 registry failure;
     8 apply failure; 9 health timeout;
-    70 internal error; 130 interrupted.
+    70 internal error; 130 interrupted; 143 terminated.
     """
 
 

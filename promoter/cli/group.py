@@ -5,6 +5,8 @@ promoter's errors to messages and exit codes."""
 from __future__ import annotations
 
 import importlib
+import signal
+import threading
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +16,17 @@ import click
 from promoter.cli.output import setup_logging
 from promoter.core import masking
 from promoter.errors import ExitCode, PromoterError
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a cancelled CI job, `kill`). Raised in the main thread
+    like KeyboardInterrupt, so that `with` blocks clean up (temporary clones,
+    git children) on the way out; a BaseException so no `except Exception`
+    on the way can swallow it."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class PromoterGroup(click.Group):
@@ -39,6 +52,11 @@ class PromoterGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         setup_logging()
+        # Long-running commands (agent, serve) install their own handler;
+        # signals can only be handled in the main thread.
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
         except PromoterError as err:
@@ -47,6 +65,9 @@ class PromoterGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated:
+            click.echo("terminated", err=True)
+            raise click.exceptions.Exit(int(ExitCode.TERMINATED)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception:
