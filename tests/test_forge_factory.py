@@ -253,7 +253,10 @@ def test_no_forge_tells_the_user_what_to_merge() -> None:
     assert not result.created and not result.updated
     assert result.actions == [
         "no forge API for this remote: merge branch promoter/staging into staging yourself "
-        "(git checkout staging && git merge --no-ff origin/promoter/staging && git push)"
+        "(git fetch origin staging promoter/staging && git checkout staging && "
+        "git merge --ff-only origin/staging && "
+        "git merge --no-ff origin/promoter/staging -m 'Merge promoter/staging' && "
+        "git push origin staging)"
     ]
     pr = PullRequest(0, "", "promoter/staging", "staging", "t", "b", "open")
     assert forge.update_pull_request(pr, spec).updated is False

@@ -416,7 +416,8 @@ def test_step_runs_end_to_end(tmp_path: Path) -> None:
     # promoter(command: 'plan', …)
     assert plan["error"] is None
     assert (plan["returned"]["result"], plan["returned"]["changed"]) == ("planned", True)
-    assert json.loads(plan["returned"]["json"])[0]["to"]["tag"] == "latest"
+    # plan reads the remote, as promote does: the bump above, not the stale clone
+    assert json.loads(plan["returned"]["json"])[0]["to"]["tag"] == "1.4.2"
 
     # promote: lists become repeated flags; over file:// the branch is pushed for a person to merge
     assert promote["error"] is None, proc.stderr

@@ -4,14 +4,16 @@ the stateful GitHub and GitLab fakes (tests/fakeforge.py) for the APIs."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 import promoter.adapters.forges.session
 from promoter.core.pr_records import read_record
-from tests.conftest import EXAMPLE, Remote, git, make_remote
+from tests.conftest import EXAMPLE, GIT_ENV, Remote, git, make_remote
 from tests.fakeforge import SleepRecorder, github_fake, gitlab_fake
 
 TOKEN = "ghp_promoteTOKEN123"
@@ -111,10 +113,52 @@ def test_plan_lists_what_differs(run, tmp_path: Path) -> None:
     assert json.loads(nothing.stdout) == []
 
 
-def test_plan_refuses_a_hop_the_graph_does_not_have(run, env_repo: Path) -> None:
-    result = run("plan", "--repo", str(env_repo), "--from", "dev", "--to", "prod-eu")
+def test_plan_refuses_a_hop_the_graph_does_not_have(run, remote: Remote) -> None:
+    result = run("plan", "--repo-url", remote.url, "--from", "dev", "--to", "prod-eu")
     assert result.exit_code == 2
     assert "'prod-eu' is promoted from 'staging', not from 'dev'" in result.stderr
+
+
+def test_plan_is_the_dry_run_of_promote_even_on_a_stale_dirty_clone(run, tmp_path) -> None:
+    remote = _remote(tmp_path, "")
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", remote.url, str(clone), cwd=tmp_path)
+    _bump(run, remote, "api", "1.4.2")  # the clone does not have it
+    overlay = clone / "apps/web/overlays/dev/deployment.yaml"
+    overlay.write_text(overlay.read_text().replace("web:", "web:9.9.9-local #", 1))
+    planned = run("plan", "--repo", str(clone), "--from", "dev", "--to", "staging", "-o", "json")
+    assert planned.exit_code == 0, planned.output
+    items = json.loads(planned.stdout)
+    assert [(i["service"], i["to"]["tag"]) for i in items] == [("api", "1.4.2")]
+    tip = git("rev-parse", "main", cwd=remote.path)
+    assert f"dev from main at {tip[:12]}" in planned.stderr
+    assert f"staging from main at {tip[:12]}" in planned.stderr
+    assert "uncommitted changes" in planned.stderr
+    (promoted,) = _promote(
+        run, remote, "--from", "dev", "--to", "staging", "--all", "--forge", "none"
+    )
+    assert [i["service"] for i in promoted["items"]] == [i["service"] for i in items]
+    assert [i["to"] for i in promoted["items"]] == [i["to"] for i in items]
+
+
+def test_promote_names_the_versions_it_proposed(run, tmp_path) -> None:
+    remote = _remote(tmp_path, "")
+    _bump(run, remote, "api", "1.4.2")
+    result = run(
+        "promote",
+        "--repo-url",
+        remote.url,
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "--service",
+        "api",
+        "--forge",
+        "none",
+    )
+    assert result.exit_code == 0, result.output
+    assert "staging: pushed promoter/staging/api (api 1.0.0 → 1.4.2)" in result.stdout
 
 
 def test_plan_reads_branch_per_env_layouts(run, tmp_path: Path) -> None:
@@ -159,6 +203,28 @@ def test_promote_without_forge_pushes_a_branch_and_says_what_to_merge(run, tmp_p
         run, remote, "--from", "dev", "--to", "staging", "--service", "api", "--forge", "none"
     )
     assert again[0]["pushed"] is False  # same content: no push
+
+
+def test_the_merge_hint_works_as_written_in_a_users_own_clone(run, tmp_path) -> None:
+    remote = _remote(tmp_path, "")
+    mine = tmp_path / "mine"
+    git("clone", "--quiet", remote.url, str(mine), cwd=tmp_path)  # cloned before the promotion
+    _bump(run, remote, "api", "1.4.2")
+    (result,) = _promote(
+        run, remote, "--from", "dev", "--to", "staging", "--service", "api", "--forge", "none"
+    )
+    (hint,) = [a for a in result["actions"] if "merge" in a]
+    command = hint[hint.index("(") + 1 : hint.rindex(")")]
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=mine,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"{command}\n{done.stderr}"
+    overlay = remote.show("apps/api/overlays/staging/kustomization.yaml", "main")
+    assert 'newTag: "1.4.2"' in overlay
 
 
 def test_promote_needs_services_or_all(run, tmp_path) -> None:

@@ -37,19 +37,35 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
 @click.option("--from", "source", required=True, help="Source environment.")
 @click.option("--to", "target", required=True, help="Target environment.")
 @click.option("--service", "services", multiple=True, help="Only these services (repeatable).")
+@REPO_URL
 @REPO_OPTION
 @OUTPUT_OPTION
-def plan_cmd(source: str, target: str, services: tuple[str, ...], repo: Path, output: str) -> None:
-    """What a promotion from one environment to the next would change."""
-    from promoter.workflows.plan import local_plan
+def plan_cmd(
+    source: str,
+    target: str,
+    services: tuple[str, ...],
+    repo_url: str | None,
+    repo: Path,
+    output: str,
+) -> None:
+    """What `promote` would propose: the same remote branches, read the same
+    way (a dry run that opens nothing)."""
+    from promoter.workflows.plan import plan
+    from promoter.workflows.workspace import unpublished_changes, workspace
 
-    items = local_plan(repo, source, target, services)
+    url = repo_url or _url(None, repo)
+    if not repo_url:
+        for warning in unpublished_changes(repo):
+            emit(f"warning: {warning}", err=True)
+    with workspace(url, dict(os.environ)) as ws:
+        result = plan(ws, source, target, services)
+    emit(f"read {', '.join(r.text() for r in result.refs)} ({url})", err=True)
     if output == "json":
-        emit_json([i.to_json() for i in items])
-    elif not items:
+        emit_json([i.to_json() for i in result.items])
+    elif not result.items:
         emit(f"nothing to promote from {source} to {target}")
     else:
-        for i in items:
+        for i in result.items:
             current = str(i.current) if i.current else "(none)"
             emit(f"{i.service}: {current} → {i.new}  [{', '.join(i.files)}]")
 

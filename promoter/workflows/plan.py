@@ -1,19 +1,28 @@
-"""`plan`: what promoting one hop would change, read from a local clone, and
-the pieces every promotion shares (the hop check, service selection, the
-diff between two environments' snapshots)."""
+"""`plan`: what promoting one hop would change — the dry run of `promote`,
+read from the same place (a fresh clone of the remote) by the same
+`HopPlanner` — and the pieces every promotion shares (the hop check,
+service selection, the diff between two environments' snapshots).
+
+`local_plan` reads a local clone instead (working tree for the checked-out
+branch); `check --from/--to` uses it to evaluate policies on what is there.
+"""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.adapters.git import GitRepo
-from promoter.adapters.snapshots import Snapshot, from_ref, from_tree
+from promoter.adapters.snapshots import Snapshot, from_ref, from_tree, history
 from promoter.adapters.worktree import Deployed
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
-from promoter.core.plans import PlanItem, plan_item
+from promoter.core.plans import PlanItem, plan_item, with_provenance
+from promoter.core.trailers import Deployment
 from promoter.errors import InputError
+from promoter.workflows.workspace import Workspace, env_ref
 
 
 def select_services(config: Config, names: tuple[str, ...], all_: bool) -> list[Service]:
@@ -50,6 +59,77 @@ def check_hop(config: Config, source: Environment, target: Environment) -> None:
             f"{target.name!r} is promoted {upstream}, not from {source.name!r}",
             hint="promotions follow `from:` in promoter.yaml, one hop at a time",
         )
+
+
+@dataclass(frozen=True)
+class ReadRef:
+    """Which commit of which branch an environment was read from."""
+
+    env: str
+    branch: str
+    commit: str
+
+    def text(self) -> str:
+        return f"{self.env} from {self.branch} at {self.commit[:12]}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"env": self.env, "branch": self.branch, "commit": self.commit}
+
+
+class HopPlanner:
+    """The source environment and each target, read once from the remote's
+    branches (`origin/<branch>` of a fresh clone), and the items a hop
+    carries for any set of services: shared by `plan` and `promote`, so the
+    plan is exactly what a promotion would propose."""
+
+    def __init__(self, ws: Workspace, source: str, targets: Iterable[str], scratch: Path) -> None:
+        config = ws.config
+        self.ws = ws
+        self.source = config.environment(source)
+        self.targets = [config.environment(t) for t in dict.fromkeys(targets)]
+        for target in self.targets:
+            check_hop(config, self.source, target)
+        # Snapshots cover every service: folding in a competing PR may need any.
+        self.everything = list(config.services)
+        self.refs = {env.name: self._read(env) for env in (self.source, *self.targets)}
+        source_ref = env_ref(ws, self.source)
+        self.source_snapshot = from_ref(
+            ws.repo, config, self.source, source_ref, self.everything, scratch
+        )
+        self.source_history: list[Deployment] = history(
+            ws.repo, config, self.source.name, source_ref, self.everything
+        )
+        self.snapshots = {
+            t.name: from_ref(ws.repo, config, t, env_ref(ws, t), self.everything, scratch)
+            for t in self.targets
+        }
+
+    def _read(self, env: Environment) -> ReadRef:
+        ref = env_ref(self.ws, env)
+        return ReadRef(env.name, self.ws.branch_of(env), self.ws.repo.out("rev-parse", ref))
+
+    def items(self, target: str, names: set[str]) -> list[PlanItem]:
+        """What the hop to `target` changes for the services `names`."""
+        chosen = [s for s in self.everything if s.name in names]
+        items = plan_between(self.source_snapshot, self.snapshots[target], chosen)
+        return with_provenance(items, self.source_history)
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: list[PlanItem]
+    refs: list[ReadRef]
+    """Where the source and the target were read, in that order."""
+
+
+def plan(ws: Workspace, source: str, target: str, names: tuple[str, ...]) -> Plan:
+    """What `promote --from source --to target` would propose (every
+    service that differs when `names` is empty)."""
+    with tempfile.TemporaryDirectory(prefix="promoter-plan-") as tmp:
+        planner = HopPlanner(ws, source, [target], Path(tmp))
+        services = select_services(ws.config, names, all_=not names)
+        items = planner.items(planner.targets[0].name, {s.name for s in services})
+        return Plan(items, list(planner.refs.values()))
 
 
 def local_plan(

@@ -67,6 +67,27 @@ def origin_url(repo_dir: Path) -> str:
     return out.strip()
 
 
+def unpublished_changes(repo_dir: Path) -> list[str]:
+    """Warnings for a local clone whose state is not on the remote: promote
+    (and plan, its dry run) read the remote, so these are not part of it."""
+    repo = GitRepo(repo_dir)
+    warnings = []
+    status, out, _ = repo.run("status", "--porcelain", check=False)
+    changed = [line for line in out.splitlines() if line.strip()]
+    if status == 0 and changed:
+        warnings.append(
+            f"{repo_dir} has uncommitted changes ({len(changed)} path(s)); they are not "
+            "part of this: promote reads the remote"
+        )
+    status, out, _ = repo.run("rev-list", "--count", "@{upstream}..HEAD", check=False)
+    if status == 0 and out.strip().isdigit() and int(out) > 0:
+        warnings.append(
+            f"{repo_dir} has {int(out)} commit(s) not pushed to origin; they are not part "
+            "of this: promote reads the remote"
+        )
+    return warnings
+
+
 def env_ref(ws: Workspace, env: Environment) -> str:
     """origin's branch of `env`, freshly fetched, as a ref."""
     branch = ws.branch_of(env)

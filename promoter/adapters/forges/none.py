@@ -60,9 +60,14 @@ class NoForge:
             draft=spec.draft,
             labels=tuple(spec.labels),
         )
+        # Runnable as written in any clone, however old: fetch first, refuse
+        # to move a base branch that has local commits, push only the base.
         action = (
             f"no forge API for this remote: merge branch {spec.head} into {spec.base} yourself "
-            f"(git checkout {spec.base} && git merge --no-ff origin/{spec.head} && git push)"
+            f"(git fetch origin {spec.base} {spec.head} && git checkout {spec.base} && "
+            f"git merge --ff-only origin/{spec.base} && "
+            f"git merge --no-ff origin/{spec.head} -m 'Merge {spec.head}' && "
+            f"git push origin {spec.base})"
         )
         return ForgeResult(pr, created=False, updated=False, actions=[action])
 
