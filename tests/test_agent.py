@@ -8,6 +8,8 @@ fake's switches: injected faults, health, its request log.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from promoter.core.applier.drift import desired_hash
@@ -338,6 +340,22 @@ def test_health_timeout_names_the_stuck_objects(fake_cluster: Cluster) -> None:
     # Health polls LIST the kind; it does not GET each object.
     assert c.fake.count("get", "deployments") == 0
     assert c.fake.count("list", "deployments") >= 2
+
+
+def test_the_health_wait_says_what_it_waits_for_every_few_seconds(
+    fake_cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = fake_cluster
+    c.fake.auto_ready = False
+    c.write("app", configmap("settings"), deployment("web"), deployment("api"))
+    with caplog.at_level(logging.INFO, logger="promoter.applier"):
+        result = c.round(health_timeout=0.6, health_poll=0.05, health_progress_every=0.2)
+    assert not result.ok and result.phase == "health"
+    waiting = [r.getMessage() for r in caplog.records if "waiting for" in r.getMessage()]
+    assert 2 <= len(waiting) <= 4, waiting  # about every 0.2 s of a 0.6 s wait, not every poll
+    assert "waiting for 2 of 3 objects to become healthy" in waiting[0]
+    assert "apps/Deployment/default/api: InProgress" in waiting[0]
+    assert "s of 0.6s)" in waiting[0]
 
 
 def test_health_waits_for_objects_to_become_ready(fake_cluster: Cluster) -> None:

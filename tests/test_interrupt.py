@@ -81,9 +81,9 @@ def test_a_signal_ends_a_hanging_bump_within_two_seconds(
         [
             sys.executable,
             "-c",
-            "import os, sys; os.environ['PROMOTER_TEST_MARKER'] = "
-            "str(os.getpid()); from promoter.cli import main; sys.argv = ['promoter', *sys.argv[1:]];"
-            " main()",
+            # The marker in the environment finds git's processes later, at any depth.
+            "import os, sys; os.environ['PROMOTER_TEST_MARKER'] = str(os.getpid()); "
+            "from promoter.cli import main; sys.argv = ['promoter', *sys.argv[1:]]; main()",
             "bump",
             "--repo-url",
             silent_remote,

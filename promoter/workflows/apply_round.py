@@ -88,6 +88,8 @@ class Settings:
     owner_label: tuple[str, str] = DEFAULT_OWNER_LABEL
     health_timeout: float = 300.0
     health_poll: float = 2.0
+    health_progress_every: float = 5.0
+    """Seconds between "waiting for …" log lines while health is awaited."""
     crd_timeout: float = 60.0
 
 
@@ -368,16 +370,33 @@ class _Round:
         deadline = rec.clock() + self.s.health_timeout
         by_key = {o.key: o for o in desired}
         states = {key: self._health(key) for key in by_key}
+        started = rec.clock()
+        next_progress = started + self.s.health_progress_every
         while True:
             stuck = [key for key, h in states.items() if not h.ready]
             if not stuck:
                 return
             failed = [k for k in stuck if states[k].state is health.State.FAILED]
-            if failed or rec.clock() >= deadline:
+            now = rec.clock()
+            if failed or now >= deadline:
                 message = health.summarise_not_ready(states.items())
                 self.result.not_ready = message
                 why = "failed" if failed else f"not healthy after {self.s.health_timeout:g}s"
                 raise HealthError(f"applied, but {why}: {message}")
+            if now >= next_progress:
+                # A wait of minutes must not look like a hang in the pod's log.
+                next_progress = now + self.s.health_progress_every
+                waiting = health.not_ready(states.items())
+                log.info(
+                    "%s: waiting for %d of %d objects to become healthy (%.0fs of %gs): %s%s",
+                    self.s.env,
+                    len(waiting),
+                    len(states),
+                    now - started,
+                    self.s.health_timeout,
+                    "; ".join(f"{key}: {h.state}: {h.message}" for key, h in waiting[:3]),
+                    f"; … and {len(waiting) - 3} more" if len(waiting) > 3 else "",
+                )
             rec.sleep(self.s.health_poll)
             self._relist([by_key[k] for k in stuck])
             states.update({key: self._health(key) for key in stuck})

@@ -366,13 +366,18 @@ def overall(healths: Iterable[Health]) -> State:
     return min((h.state for h in healths), key=_SEVERITY.__getitem__, default=State.CURRENT)
 
 
-def summarise_not_ready(items: Iterable[tuple[str, Health]], *, limit: int = 20) -> str:
-    """A timeout message naming the stuck objects, worst first, then by key."""
-    items = list(items)
-    stuck = sorted(
+def not_ready(items: Iterable[tuple[str, Health]]) -> list[tuple[str, Health]]:
+    """The objects that are not ready, worst first, then by key."""
+    return sorted(
         ((key, h) for key, h in items if not h.ready),
         key=lambda kh: (_SEVERITY[kh[1].state], kh[0]),
     )
+
+
+def summarise_not_ready(items: Iterable[tuple[str, Health]], *, limit: int = 20) -> str:
+    """A timeout message naming the stuck objects, worst first, then by key."""
+    items = list(items)
+    stuck = not_ready(items)
     if not stuck:
         return f"all {len(items)} objects are ready"
     lines = [f"{len(stuck)} of {len(items)} objects not ready:"]
