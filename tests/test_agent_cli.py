@@ -350,13 +350,14 @@ def test_metrics_healthz_and_status_endpoints() -> None:
         code, text = _get(base + "/metrics")
         assert code == 200
         lines = set(text.splitlines())
-        assert 'promoter_agent_last_applied_revision_info{env="dev",revision="abc123"} 1' in lines
-        assert 'promoter_agent_rounds_total{env="dev",result="failure"} 1' in lines
-        assert 'promoter_agent_rounds_total{env="dev",result="success"} 1' in lines
-        assert 'promoter_agent_failures_total{env="dev",phase="apply"} 1' in lines
-        assert 'promoter_agent_last_round_success{env="dev"} 0' in lines
-        assert 'promoter_agent_last_success_timestamp_seconds{env="dev"} 990' in lines
-        assert "# TYPE promoter_agent_reconcile_duration_seconds gauge" in lines
+        assert 'promoter_agent_last_applied_revision_info{env="dev",revision="abc123"} 1.0' in lines
+        assert 'promoter_agent_rounds_total{env="dev",result="failure"} 1.0' in lines
+        assert 'promoter_agent_rounds_total{env="dev",result="success"} 1.0' in lines
+        assert 'promoter_agent_failures_total{env="dev",phase="apply"} 1.0' in lines
+        assert 'promoter_agent_failures_total{env="dev",phase="health"} 0.0' in lines
+        assert 'promoter_agent_last_round_success{env="dev"} 0.0' in lines
+        assert 'promoter_agent_last_success_timestamp_seconds{env="dev"} 990.0' in lines
+        assert "# TYPE promoter_agent_reconcile_duration_seconds histogram" in lines
 
         assert _get(base + "/healthz") == (200, "ok\n")
         code, body = _get(base + "/status")
@@ -368,6 +369,29 @@ def test_metrics_healthz_and_status_endpoints() -> None:
         assert _get(base + "/nope")[0] == 404
     finally:
         server.stop()
+
+
+def test_metrics_follow_the_exposition_format_exactly() -> None:
+    """The official parser reads every sample back: timestamps to the
+    microsecond (not `%g`'s 1.7962e+09), label values with quotes,
+    backslashes and line breaks escaped."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    metrics = Metrics('de"v\\x\ny')
+    ok = RoundResult('de"v\\x\ny', 'r"1', ok=True, phase="done", desired=3, duration=1.5)
+    ok.started = 1796200000.123456
+    metrics.record(ok)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.render())
+        for s in family.samples
+    }
+    env = ("env", 'de"v\\x\ny')
+    assert samples[("promoter_agent_last_success_timestamp_seconds", (env,))] == 1796200000.123456
+    assert samples[("promoter_agent_last_applied_revision_info", (env, ("revision", 'r"1')))] == 1
+    assert samples[("promoter_agent_rounds_total", (env, ("result", "success")))] == 1
+    assert samples[("promoter_agent_reconcile_duration_seconds_count", (env,))] == 1
+    assert samples[("promoter_agent_reconcile_duration_seconds_sum", (env,))] == 1.5
 
 
 def test_post_trigger_wakes_the_loop_early(fake_cluster: Cluster) -> None:

@@ -1,4 +1,6 @@
-"""The agent's counters and gauges, in Prometheus text format."""
+"""The agent's counters, gauges and histograms, through the official
+`prometheus_client` (its registry and text exposition), so names, label
+escaping and float formatting follow the exposition format exactly."""
 
 from __future__ import annotations
 
@@ -7,27 +9,102 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    generate_latest,
+)
+
 from promoter.core.applier.result import RoundResult
 
+# `_created` series double every counter's lines and say nothing an agent's
+# restart time does not.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+PHASES = ("fetch", "render", "inventory", "apply", "prune", "health")
 
 
 class Metrics:
-    """Counters and gauges of the agent, in Prometheus text format."""
+    """One environment's agent metrics in a registry of their own (several
+    agents in one process, as in tests, do not collide)."""
 
     def __init__(self, env: str, clock: Callable[[], float] = time.time) -> None:
         self.env = env
         self.clock = clock
         self._lock = threading.Lock()
+        self.registry = CollectorRegistry(auto_describe=True)
         self.rounds = {"success": 0, "failure": 0}
-        self.failures: dict[str, int] = {}
-        self.drift_total = 0
-        self.pruned_total = 0
         self.last: RoundResult | None = None
         self.last_success: RoundResult | None = None
         self.heartbeat = clock()
+        r = self.registry
+        self._revision = Info(
+            "promoter_agent_last_applied_revision",
+            "The revision of the last successful round.",
+            ["env"],
+            registry=r,
+        )
+        self._success_time = Gauge(
+            "promoter_agent_last_success_timestamp_seconds",
+            "When the last successful round started (Unix time).",
+            ["env"],
+            registry=r,
+        )
+        self._duration = Histogram(
+            "promoter_agent_reconcile_duration_seconds",
+            "How long rounds take.",
+            ["env"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self._drift_now = Gauge(
+            "promoter_agent_drift_objects",
+            "Objects found drifted in the last round.",
+            ["env"],
+            registry=r,
+        )
+        self._objects = Gauge(
+            "promoter_agent_objects", "Objects the last round rendered.", ["env"], registry=r
+        )
+        self._last_ok = Gauge(
+            "promoter_agent_last_round_success",
+            "1 when the last round succeeded, else 0.",
+            ["env"],
+            registry=r,
+        )
+        self._rounds = Counter(
+            "promoter_agent_rounds", "Reconcile rounds by result.", ["env", "result"], registry=r
+        )
+        self._failures = Counter(
+            "promoter_agent_failures",
+            "Failed rounds by the phase that failed.",
+            ["env", "phase"],
+            registry=r,
+        )
+        self._drift = Counter(
+            "promoter_agent_drift",
+            "Drifted objects found, summed over rounds.",
+            ["env"],
+            registry=r,
+        )
+        self._pruned = Counter(
+            "promoter_agent_pruned", "Objects pruned, summed over rounds.", ["env"], registry=r
+        )
+        # Every series exists from the start, at zero: a rate() over a
+        # counter that appears only after the first failure misses it.
+        for result in self.rounds:
+            self._rounds.labels(env, result)
+        for phase in PHASES:
+            self._failures.labels(env, phase)
+        self._drift.labels(env)
+        self._pruned.labels(env)
 
     def beat(self) -> None:
         """The loop is alive (called every poll, even when nothing changed)."""
@@ -35,95 +112,29 @@ class Metrics:
             self.heartbeat = self.clock()
 
     def record(self, result: RoundResult) -> None:
+        env = self.env
         with self._lock:
             self.heartbeat = self.clock()
             self.last = result
-            self.rounds["success" if result.ok else "failure"] += 1
+            outcome = "success" if result.ok else "failure"
+            self.rounds[outcome] += 1
+            self._rounds.labels(env, outcome).inc()
             if result.ok:
                 self.last_success = result
+                self._revision.labels(env).info({"revision": result.revision or ""})
+                self._success_time.labels(env).set(result.started)
             else:
-                self.failures[result.phase] = self.failures.get(result.phase, 0) + 1
-            self.drift_total += len(result.drift)
-            self.pruned_total += len(result.pruned)
+                self._failures.labels(env, result.phase).inc()
+            self._duration.labels(env).observe(result.duration)
+            self._drift_now.labels(env).set(len(result.drift))
+            self._objects.labels(env).set(result.desired)
+            self._last_ok.labels(env).set(1 if result.ok else 0)
+            self._drift.labels(env).inc(len(result.drift))
+            self._pruned.labels(env).inc(len(result.pruned))
 
     def render(self) -> str:
-        with self._lock:
-            return self._render()
-
-    def _render(self) -> str:
-        env = f'env="{_escape(self.env)}"'
-        out: list[str] = []
-
-        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-            out.append(f"# HELP {name} {help_text}")
-            out.append(f"# TYPE {name} {kind}")
-            out.extend(f"{name}{{{labels}}} {value:g}" for labels, value in samples)
-
-        last, good = self.last, self.last_success
-        if good is not None:
-            rev = _escape(good.revision or "")
-            metric(
-                "promoter_agent_last_applied_revision_info",
-                "gauge",
-                "The revision of the last successful round (value 1).",
-                [(f'{env},revision="{rev}"', 1)],
-            )
-            metric(
-                "promoter_agent_last_success_timestamp_seconds",
-                "gauge",
-                "When the last successful round started (Unix time).",
-                [(env, good.started)],
-            )
-        if last is not None:
-            metric(
-                "promoter_agent_reconcile_duration_seconds",
-                "gauge",
-                "How long the last round took.",
-                [(env, last.duration)],
-            )
-            metric(
-                "promoter_agent_drift_objects",
-                "gauge",
-                "Objects found drifted in the last round.",
-                [(env, len(last.drift))],
-            )
-            metric(
-                "promoter_agent_objects",
-                "gauge",
-                "Objects the last round rendered.",
-                [(env, last.desired)],
-            )
-            metric(
-                "promoter_agent_last_round_success",
-                "gauge",
-                "1 when the last round succeeded, else 0.",
-                [(env, 1 if last.ok else 0)],
-            )
-        metric(
-            "promoter_agent_rounds_total",
-            "counter",
-            "Reconcile rounds by result.",
-            [(f'{env},result="{k}"', v) for k, v in sorted(self.rounds.items())],
-        )
-        metric(
-            "promoter_agent_failures_total",
-            "counter",
-            "Failed rounds by the phase that failed.",
-            [(f'{env},phase="{k}"', v) for k, v in sorted(self.failures.items())],
-        )
-        metric(
-            "promoter_agent_drift_total",
-            "counter",
-            "Drifted objects found, summed over rounds.",
-            [(env, self.drift_total)],
-        )
-        metric(
-            "promoter_agent_pruned_total",
-            "counter",
-            "Objects pruned, summed over rounds.",
-            [(env, self.pruned_total)],
-        )
-        return "\n".join(out) + "\n"
+        """The text exposition of every metric."""
+        return generate_latest(self.registry).decode("utf-8")
 
     def status(self) -> dict[str, Any]:
         with self._lock:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from promoter.adapters.metrics import Metrics
+from promoter.adapters.metrics import CONTENT_TYPE, Metrics
 
 
 class StatusServer:
@@ -75,7 +75,7 @@ class StatusServer:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
         if path == "/metrics":
-            body, ctype, code = self.metrics.render(), "text/plain; version=0.0.4", 200
+            body, ctype, code = self.metrics.render(), CONTENT_TYPE, 200
         elif path == "/healthz":
             # Liveness: the loop still turns. A failing round is not a dead agent.
             ok = self.metrics.alive(self.stale_after)
