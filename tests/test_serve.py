@@ -10,6 +10,7 @@ import hmac
 import http.client
 import json
 import logging
+import os
 import shutil
 import socket
 import threading
@@ -489,3 +490,35 @@ def test_a_trickling_body_is_cut_off_at_the_request_deadline(served: Served, mon
     assert answer.startswith(b"HTTP/1.0 40") or answer.startswith(b"HTTP/1.1 40"), answer
     assert elapsed < 3.5
     assert served.dispatched == []
+
+
+def test_serve_log_lines_carry_timestamps(tmp_path) -> None:
+    """A long-running receiver's log must say when things happened."""
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PROMOTER_WEBHOOK_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "serve", "--port", "0", "--repo-url", GH_CLONE],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)/webhook", first)
+        assert port, first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/healthz", timeout=5):
+            pass
+        proc.terminate()
+        _, rest = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = [first.rstrip("\n"), *rest.splitlines()]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ")
+    assert len(lines) >= 2 and all(stamp.match(line) for line in lines), lines
+    assert any("GET /healthz" in line for line in lines), lines

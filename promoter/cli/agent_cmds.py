@@ -9,13 +9,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
+from promoter.cli.options import (
+    API_URL_OPTION,
+    LOG_FORMAT_OPTION,
+    OUTPUT_OPTION,
+    REPO_OPTION,
+    forge_option,
+)
 from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.core.applier.keys import PROTECTED_KINDS
 from promoter.core.policy.durations import duration_problem, parse_duration
 
 if TYPE_CHECKING:
     from promoter.core.applier.result import RoundResult
+
+log = logging.getLogger("promoter.applier")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,13 +65,7 @@ def _cluster_options(f: F) -> F:
 
 @click.command("agent")
 @_cluster_options
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines as text or as one JSON object per line.",
-)
+@LOG_FORMAT_OPTION
 @click.option("--repo-url", "repo_url", help="Environment repository to pull (else --repo).")
 @REPO_OPTION
 @click.option("--branch", help="Branch to pull (default: the environment's, else the default).")
@@ -176,7 +178,7 @@ def agent_cmd(
     result = run_agent(
         request,
         on_round=lambda r: _show(r, output, brief=True),
-        on_listening=lambda url: emit(f"metrics on {url}", err=True),
+        on_listening=lambda url: log.info("metrics on %s", url),
     )
     if once:
         _show(result, output)
@@ -188,8 +190,8 @@ def agent_cmd(
 def _show(result: RoundResult, output: str, *, brief: bool = False) -> None:
     if output == "json":
         emit_json(result.to_json())
-    elif brief:
-        emit(result.text().splitlines()[0], err=not result.ok)
+    elif brief:  # one line per round of a long-running agent: a timestamped log line
+        log.log(logging.INFO if result.ok else logging.ERROR, "%s", result.text().splitlines()[0])
     else:
         emit(result.text(), err=False)
 

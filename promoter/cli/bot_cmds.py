@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from promoter.adapters.http.webhook_auth import DEFAULT_MAX_BODY
-from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, forge_option
-from promoter.cli.output import emit, emit_json
+from promoter.cli.options import API_URL_OPTION, LOG_FORMAT_OPTION, OUTPUT_OPTION, forge_option
+from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from promoter.core.chatops.events import Event
     from promoter.workflows.bot import BotResult
 
+
+log = logging.getLogger("promoter.bot.server")
 
 ALLOW_TEAM = click.option(
     "--allow-team",
@@ -123,6 +125,7 @@ def bot_cmd(
 )
 @API_URL_OPTION
 @ALLOW_TEAM
+@LOG_FORMAT_OPTION
 def serve_cmd(
     host: str,
     port: int,
@@ -130,6 +133,7 @@ def serve_cmd(
     repo_urls: tuple[str, ...],
     api_url: str | None,
     allow_teams: tuple[str, ...],
+    log_format: str,
 ) -> None:
     """Receive GitHub / GitLab webhooks on POST /webhook and act on them as
     `promoter bot` does. Secrets: PROMOTER_WEBHOOK_SECRET (GitHub),
@@ -162,7 +166,7 @@ def serve_cmd(
         )
 
     # Operators want to see deliveries and outcomes (never headers or secrets).
-    logging.getLogger("promoter.bot.server").setLevel(logging.INFO)
+    configure_logging(log_format, logging.INFO)
     worker = Worker(handle)
 
     def ready(server: WebhookServer) -> None:
@@ -170,7 +174,7 @@ def serve_cmd(
         # queued events are still handled; shutdown() must come from another thread.
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         bound_host, bound_port = server.server_address[:2]
-        emit(f"listening on http://{bound_host!s}:{bound_port}/webhook", err=True)
+        log.info("listening on http://%s:%s/webhook", bound_host, bound_port)
 
     try:
         serve(host, port, settings, worker, ready=ready)

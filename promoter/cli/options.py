@@ -28,6 +28,14 @@ REPO_OPTION = click.option(
     help="Working tree (a clone) of the environment repository.",
 )
 
+LOG_FORMAT_OPTION = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or as one JSON object per line.",
+)
+
 API_URL_OPTION = click.option(
     "--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab)."
 )

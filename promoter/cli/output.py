@@ -16,12 +16,16 @@ if TYPE_CHECKING:
     from promoter.core.edit.model import Change
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+"""ISO 8601 with the UTC offset, in text and JSON log lines alike."""
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors (the agent runs for days)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": self.formatTime(record, TIME_FORMAT),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -48,7 +52,7 @@ def configure_logging(fmt: str, level: int) -> None:
         handler.setFormatter(
             JsonFormatter()
             if fmt == "json"
-            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", TIME_FORMAT)
         )
 
 
