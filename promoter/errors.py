@@ -16,7 +16,9 @@ class ExitCode(IntEnum):
     OK = 0
     """Done, or nothing to do (already at that tag)."""
     CHECK_FAILED = 1
-    """A check found a problem (reserved for `promoter check`)."""
+    """A check found a problem (`promoter check`)."""
+    DIFFERENCES = 1
+    """`promoter diff` found differences (as `kubectl diff` says it)."""
     INPUT = 2
     """Bad usage, config, image reference, YAML, or unknown env/service."""
     GIT = 3

@@ -199,7 +199,7 @@ def test_diff_shows_changes_masks_secrets_and_shows_prunes(
     write(repo, "app", configmap("settings", level="debug"), secret)
     result = run("diff", *base)
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # kubectl diff: 1 = differences found
     out = result.output
     assert "--- a//ConfigMap/default/settings" in out
     assert "-  level: info" in out and "+  level: debug" in out
@@ -207,6 +207,32 @@ def test_diff_shows_changes_masks_secrets_and_shows_prunes(
     assert "hunter2" not in out and "aHVudGVy" not in out  # neither plain nor base64
     # Only the agent wrote: 3 objects and the inventory twice (before the apply, after).
     assert fake.count("apply", dry_run=False) == 3 + 2
+
+    as_json = run("diff", *base, "--output", "json")
+    assert as_json.exit_code == 1, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["env"] == "dev" and report["objects"] == 2
+    changed = {d["key"]: d for d in report["differences"]}
+    assert {"/ConfigMap/default/settings", "/ConfigMap/default/old"} <= set(changed)
+    assert changed["/ConfigMap/default/old"]["action"] == "prune"
+    assert changed["/ConfigMap/default/settings"]["action"] == "update"
+    assert "+  level: debug" in changed["/ConfigMap/default/settings"]["diff"]
+    assert "hunter2" not in as_json.stdout
+
+
+def test_diff_exits_like_kubectl_diff(run, fake: FakeKube, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "env")
+    write(repo, "app", configmap("settings"))
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig)
+    assert run("diff", *base).exit_code == 1  # not applied yet: a creation
+    assert run("agent", *base, "--once").exit_code == 0
+    same = run("diff", *base)
+    assert same.exit_code == 0 and "no differences" in same.output
+    assert json.loads(run("diff", *base, "-o", "json").stdout)["differences"] == []
+    fake.fail_next("GET", status=500, times=50)
+    broken = run("diff", *base)
+    assert broken.exit_code > 1, broken.output  # an error is never 0 or 1
 
 
 # -- the poll loop ---------------------------------------------------------------------------

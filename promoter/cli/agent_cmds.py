@@ -19,6 +19,7 @@ from promoter.cli.options import (
 from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.core.applier.keys import PROTECTED_KINDS
 from promoter.core.policy.durations import duration_problem, parse_duration
+from promoter.errors import ExitCode
 
 if TYPE_CHECKING:
     from promoter.core.applier.result import RoundResult
@@ -199,6 +200,7 @@ def _show(result: RoundResult, output: str, *, brief: bool = False) -> None:
 @click.command("diff")
 @_cluster_options
 @REPO_OPTION
+@OUTPUT_OPTION
 def diff_cmd(
     env: str,
     paths: tuple[str, ...],
@@ -206,10 +208,12 @@ def diff_cmd(
     context: str | None,
     inventory_namespace: str | None,
     repo: Path,
+    output: str,
 ) -> None:
     """Show what `promoter agent` would change: desired (a dry-run apply of
     the rendered environment) vs live, one unified diff per object, Secret
-    values masked; objects it would prune show as deletions."""
+    values masked; objects it would prune show as deletions. Exits like
+    `kubectl diff`: 0 no differences, 1 differences, >1 an error."""
     from promoter.workflows.live_diff import diff_environment
 
     result = diff_environment(
@@ -220,8 +224,12 @@ def diff_cmd(
         context=context,
         inventory_namespace=inventory_namespace,
     )
-    if not result.diffs:
+    if output == "json":
+        emit_json(result.to_json())
+    elif not result.diffs:
         emit(f"{env}: no differences ({result.objects} objects)")
-        return
-    for key in sorted(result.diffs):
-        emit(result.diffs[key].rstrip("\n"))
+    else:
+        for key in sorted(result.diffs):
+            emit(result.diffs[key].rstrip("\n"))
+    if result.diffs:
+        raise click.exceptions.Exit(int(ExitCode.DIFFERENCES))

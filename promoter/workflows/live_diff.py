@@ -64,10 +64,30 @@ def live_diff(kube: Kube, desired: Sequence[Obj], tracked: Inventory) -> dict[st
 
 @dataclass(frozen=True)
 class EnvironmentDiff:
+    env: str
     diffs: dict[str, str]
     """Object key -> unified diff, for the objects that differ."""
     objects: int
     """How many objects the render holds."""
+
+    def action(self, key: str) -> str:
+        """What the agent would do to the object: create, update or prune."""
+        first = self.diffs[key].split("\n", 2)[:2]
+        if first and first[0].startswith("--- /dev/null"):
+            return "create"
+        if len(first) > 1 and first[1].startswith("+++ /dev/null"):
+            return "prune"
+        return "update"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "objects": self.objects,
+            "differences": [
+                {"key": key, "action": self.action(key), "diff": self.diffs[key]}
+                for key in sorted(self.diffs)
+            ],
+        }
 
 
 def diff_environment(
@@ -89,4 +109,4 @@ def diff_environment(
         except PromoterError as err:
             log.warning("no inventory read (%s): deletions are not shown", err)
             tracked = Inventory()
-        return EnvironmentDiff(live_diff(kube, desired, tracked), len(desired))
+        return EnvironmentDiff(env, live_diff(kube, desired, tracked), len(desired))
