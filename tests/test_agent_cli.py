@@ -465,3 +465,36 @@ def test_deploy_manifests_are_namespace_scoped_and_accepted(fake: FakeKube, tmp_
             kube.apply(obj.body, dry_run=True)  # the API server accepts every one
     finally:
         kube.close()
+
+
+def test_what_the_agent_cannot_apply_is_said_and_counted(
+    run: Run, fake: FakeKube, tmp_path: Path
+) -> None:
+    """The bundled example's worker lives in a Helm values file: a plain-YAML
+    render finds no object in it, and the round says so instead of
+    reporting "applied 2 of 2" as if that were everything."""
+    import shutil
+
+    from tests.conftest import EXAMPLE
+
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    result = run("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
+    assert result.exit_code == 0, result.output
+    assert "not applied 1 path(s)" in result.stdout.splitlines()[0]
+    assert "not applied deploy/dev/worker-values.yaml: no Kubernetes object" in result.stdout
+    as_json = run(
+        "agent",
+        "--env",
+        "dev",
+        "--repo",
+        str(repo),
+        "--kubeconfig",
+        kubeconfig,
+        "--once",
+        "-o",
+        "json",
+    )
+    (entry,) = json.loads(as_json.stdout)["not_applied"]
+    assert entry["path"] == "deploy/dev/worker-values.yaml"

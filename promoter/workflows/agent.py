@@ -149,10 +149,20 @@ def _env_branch(root: Path, env: str) -> str | None:
     return load_config(root).branch_for(env)
 
 
-def env_paths(root: Path, env: str, override: Sequence[str] = ()) -> list[Path]:
-    """The directories (or files) that make up `env`: `override` if given,
-    else every service's path for the environment (duplicates once). Paths
-    that do not exist are left out: a service need not run everywhere."""
+@dataclass
+class Rendering:
+    """What an environment renders to, and what in it could not be applied."""
+
+    objects: list[Obj]
+    not_applied: list[tuple[str, str]]
+    """(path, why) for each path that holds no Kubernetes object."""
+
+
+def render_environment(root: Path, env: str, override: Sequence[str] = ()) -> Rendering:
+    """Render `env`: the `override` paths if given, else every service's path
+    for the environment (each once). A path that does not exist is left out
+    (a service need not run everywhere); one that renders to no Kubernetes
+    object is counted as not applied, never silently dropped."""
     if override:
         relative = list(override)
     else:
@@ -160,23 +170,24 @@ def env_paths(root: Path, env: str, override: Sequence[str] = ()) -> list[Path]:
         environment = config.environment(env)
         relative = [config.path_for(svc, environment) for svc in config.services]
     base = root.resolve()
-    out: list[Path] = []
+    rendering = Rendering([], [])
     for rel in dict.fromkeys(relative):
         path = (root / rel.strip("/")).resolve()
         if not path.is_relative_to(base):
             raise InputError(f"path {rel!r} is outside the repository")
-        if path.exists():
-            out.append(path)
-        else:
+        if not path.exists():
             log.info("%s: %s does not exist; skipped", env, rel)
-    return out
-
-
-def render_paths(paths: Sequence[Path]) -> list[Obj]:
-    out: list[Obj] = []
-    for path in paths:
-        out += render(path)
-    return out
+            continue
+        objects = render(path)
+        if not objects:
+            why = (
+                "no Kubernetes object in it (YAML without apiVersion and kind, such as "
+                "Helm values, is not applied)"
+            )
+            rendering.not_applied.append((rel, why))
+            log.warning("%s: not applied: %s: %s", env, rel, why)
+        rendering.objects += objects
+    return rendering
 
 
 @dataclass(frozen=True)
@@ -222,10 +233,15 @@ class Agent:
         if self._reported is None or self._reported[0] != revision:
             self.status.pending(revision, env)
 
+        not_applied: list[tuple[str, str]] = []
+
         def desired() -> list[Obj]:
-            return render_paths(env_paths(directory, env, self.options.paths))
+            rendering = render_environment(directory, env, self.options.paths)
+            not_applied.extend(rendering.not_applied)
+            return rendering.objects
 
         result = self.reconciler.run(desired, revision)
+        result.not_applied = not_applied
         # Re-post when the commit or the verdict changes; "applied 0 of N"
         # after "applied N of N" is the same good news.
         outcome = (revision, result.ok, result.error or "")

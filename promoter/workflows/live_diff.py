@@ -23,7 +23,7 @@ from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.prepare import prepare
 from promoter.core.objects import Obj, diff
 from promoter.errors import PromoterError
-from promoter.workflows.agent import connect, env_paths, render_paths
+from promoter.workflows.agent import connect, render_environment
 from promoter.workflows.apply_round import Reconciler, Settings
 
 log = logging.getLogger("promoter.applier")
@@ -100,7 +100,7 @@ def diff_environment(
     inventory_namespace: str | None,
 ) -> EnvironmentDiff:
     """Render `env` from the working tree and diff it against the cluster."""
-    objs = render_paths(env_paths(repo, env, paths))
+    objs = render_environment(repo, env, paths).objects
     with connect(kubeconfig, context) as kube:
         desired = prepare(objs, kube.namespaced, kube.namespace)
         reconciler = Reconciler(kube, Settings(env, inventory_namespace=inventory_namespace))

@@ -39,6 +39,8 @@ class RoundResult:
     would_prune: list[str] = field(default_factory=list)
     prune_skipped: list[tuple[str, str]] = field(default_factory=list)
     not_ready: str | None = None
+    not_applied: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why): rendered paths that hold nothing the applier can apply."""
     duration: float = 0.0
     requests: int = 0
     started: float = 0.0
@@ -64,6 +66,8 @@ class RoundResult:
             )
         if self.prune_skipped:
             parts.append(f"kept {len(self.prune_skipped)}")
+        if self.not_applied:
+            parts.append(f"not applied {len(self.not_applied)} path(s)")
         return ", ".join(parts)
 
     def text(self) -> str:
@@ -80,6 +84,7 @@ class RoundResult:
         lines += [f"  pruned {k}" for k in self.pruned]
         lines += [f"  would prune {k}" for k in self.would_prune]
         lines += [f"  kept {k}: {why}" for k, why in self.prune_skipped]
+        lines += [f"  not applied {path}: {why}" for path, why in self.not_applied]
         if self.not_ready:
             lines += ["  " + line for line in self.not_ready.splitlines()]
         if self.error and not self.ok:
@@ -107,6 +112,7 @@ class RoundResult:
             "would_prune": self.would_prune,
             "prune_skipped": [{"key": k, "reason": r} for k, r in self.prune_skipped],
             "not_ready": self.not_ready,
+            "not_applied": [{"path": p, "reason": r} for p, r in self.not_applied],
             "duration_seconds": round(self.duration, 3),
             "requests": self.requests,
             "started": self.started,
