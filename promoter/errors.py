@@ -47,6 +47,8 @@ class PromoterError(Exception):
     """Base of every error promoter reports to users."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    default_hint = "if this persists, please report it with the output above"
+    """What the CLI says when the error was raised without a hint of its own."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -61,6 +63,9 @@ class InputError(PromoterError):
     """Something the user gave us is wrong (flags, refs, names)."""
 
     exit_code = ExitCode.INPUT
+    default_hint = (
+        "see `promoter COMMAND --help` for the options and docs/config.md for promoter.yaml"
+    )
 
 
 class Problem:
@@ -106,12 +111,14 @@ class FileSystemError(PromoterError):
     """A file could not be read or written."""
 
     exit_code = ExitCode.FILESYSTEM
+    default_hint = "check that the file exists and that promoter may read and write it"
 
 
 class GitError(PromoterError):
     """A git command or remote operation failed."""
 
     exit_code = ExitCode.GIT
+    default_hint = "check the remote URL, the network, and the token in PROMOTER_GIT_TOKEN"
 
 
 class PushConflictError(GitError):
@@ -124,9 +131,17 @@ class ForgeError(PromoterError):
     """The forge's API refused or failed (after retries)."""
 
     exit_code = ExitCode.FORGE
+    default_hint = (
+        "check the forge token (PROMOTER_FORGE_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN), "
+        "its scopes, and the repository"
+    )
 
 
 class RegistryError(PromoterError):
     """An OCI registry refused or failed (after retries)."""
 
     exit_code = ExitCode.REGISTRY
+    default_hint = (
+        "check the registry address, its credentials (PROMOTER_REGISTRY_USERNAME/PASSWORD "
+        "or the Docker config) and that it is up"
+    )

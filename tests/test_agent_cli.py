@@ -17,13 +17,14 @@ import pytest
 import yaml
 from click.testing import Result
 
+from promoter.adapters.agent_source import GitSource, LocalSource
 from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render
 from promoter.core.applier.result import RoundResult
 from promoter.errors import ExitCode
-from promoter.workflows.agent import Agent, AgentOptions, CommitStatus, GitSource, LocalSource
+from promoter.workflows.agent import Agent, AgentOptions, CommitStatus
 from tests.agent_helpers import Cluster, configmap, deployment, make_repo
 from tests.conftest import GIT_ENV, git, make_remote
 from tests.fakeforge import github_fake

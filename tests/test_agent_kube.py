@@ -15,7 +15,7 @@ from promoter.core.applier.errors import (
     KubeUnavailableError,
     UnknownKindError,
 )
-from promoter.errors import ExitCode
+from promoter.errors import ExitCode, InputError
 from tests.agent_helpers import Sleeps, configmap
 from tests.kubefake import FakeKube
 
@@ -151,8 +151,9 @@ def test_a_bad_kubeconfig_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "kubeconfig"
     path.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
 
-    with pytest.raises(KubeError) as caught:
+    with pytest.raises(InputError) as caught:  # which cluster: a usage question, exit 2
         Kube.connect(path, context="missing")
 
+    assert caught.value.exit_code == ExitCode.INPUT
     assert "cannot load the cluster configuration" in str(caught.value)
     assert "--kubeconfig" in (caught.value.hint or "")

@@ -14,7 +14,7 @@ from promoter.adapters.forges import CommentResult, make_forge
 from promoter.adapters.forges.common import Marked, parse_time, pick_sticky, same_text
 from promoter.adapters.forges.none import NoForge
 from promoter.core.forge import PERMISSIONS, PullRequest, permits, short_description
-from promoter.errors import ForgeError
+from promoter.errors import InputError
 
 MARK = "<!-- promoter:sticky -->"
 
@@ -117,7 +117,7 @@ PR = PullRequest(0, "", "promoter/staging", "staging", "t", "b", "open")
 
 
 def test_no_forge_has_no_pull_request_to_read(none_forge: NoForge) -> None:
-    with pytest.raises(ForgeError) as caught:
+    with pytest.raises(InputError) as caught:
         none_forge.get_pull_request(3)
     assert caught.value.message == (
         "no forge API for this remote: there is no pull request #3 to read"

@@ -11,7 +11,7 @@ from typing import Any
 from kubernetes import client as _client
 from kubernetes import config as _config
 
-from promoter.core.applier.errors import KubeError
+from promoter.errors import InputError
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 # The client's functions carry no annotations: typed as Any here, once.
@@ -39,7 +39,8 @@ def load_configuration(
         )
         return configuration, _context_namespace(path, context)
     except (k8s_config.ConfigException, OSError, TypeError, ValueError) as err:
-        raise KubeError(
+        # Which cluster is a matter of the command line, not of the cluster.
+        raise InputError(
             f"cannot load the cluster configuration: {err}",
             hint="pass --kubeconfig FILE (and --context NAME), or run in-cluster",
         ) from err

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import importlib
 import signal
+import sys
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -50,6 +51,31 @@ class PromoterGroup(click.Group):
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """click's own errors (unknown option, missing value, bad choice) in
+        promoter's `error:` + `hint:` form, with click's exit code (2 for
+        usage errors)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as err:
+            where = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else ""
+            hint = f"see `{where or 'promoter'} --help` for the options"
+            click.echo(f"error: {err.format_message()}\n  hint: {hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:  # Ctrl-C while click itself was reading input
+            click.echo("interrupted", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         setup_logging()
         # Long-running commands (agent, serve) install their own handler;
@@ -60,7 +86,10 @@ class PromoterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PromoterError as err:
-            click.echo(f"error: {masking.mask(str(err))}", err=True)
+            hint = err.hint or err.default_hint
+            click.echo(
+                f"error: {masking.mask(err.message)}\n  hint: {masking.mask(hint)}", err=True
+            )
             raise click.exceptions.Exit(int(err.exit_code)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -12,13 +12,16 @@ from typing import Any
 
 import yaml
 
-from promoter.errors import PromoterError
+from promoter.errors import ExitCode, PromoterError
 
 MASK = "***"
 
 
 class RenderError(PromoterError):
     """kustomize failed, or a manifest is not valid YAML."""
+
+    exit_code = ExitCode.APPLY
+    default_hint = "fix the manifests so that they render (e.g. `kubectl kustomize DIR`)"
 
 
 @dataclass(frozen=True)

@@ -15,179 +15,29 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from promoter.adapters.agent_source import GitSource, LocalSource, Source
 from promoter.adapters.forges import make_forge_for
-from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
 from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
-from promoter.adapters.render.renderer import render
+from promoter.adapters.render.renderer import render_environment
 from promoter.core.applier.result import RoundResult
 from promoter.core.config.loader import load_config
-from promoter.core.config.model import CONFIG_FILENAMES, Config
 from promoter.core.forge import APPLY_STATUS_CONTEXT
 from promoter.core.objects import Obj
-from promoter.errors import ExitCode, GitError, InputError, PromoterError
+from promoter.errors import ExitCode, InputError, PromoterError
 from promoter.workflows.apply_round import Reconciler, Settings
 
 log = logging.getLogger("promoter.applier")
-
-
-class Source(Protocol):
-    @property
-    def root(self) -> Path:
-        """Where the checkout is (valid after the first `update`)."""
-        ...
-
-    def update(self) -> tuple[Path, str | None]:
-        """(checkout directory, revision) of the newest desired state."""
-        ...
-
-
-class LocalSource:
-    """A working tree given with --repo: read as it is, never fetched."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def root(self) -> Path:
-        return self.path
-
-    def update(self) -> tuple[Path, str | None]:
-        if not self.path.is_dir():
-            raise InputError(f"{self.path} is not a directory")
-        status, out, _ = GitRepo(self.path).run("rev-parse", "HEAD", check=False)
-        return self.path, (out.strip() if status == 0 and out.strip() else None)
-
-
-class GitSource:
-    """A remote, cloned once into `workdir` and moved forward by fetches."""
-
-    def __init__(
-        self,
-        url: str,
-        workdir: Path,
-        env: str,
-        *,
-        branch: str | None = None,
-        environ: dict[str, str] | None = None,
-    ) -> None:
-        self.url = url
-        self.dest = workdir / "repo"
-        self.env = env
-        self.branch = branch
-        self.git_env = auth_environment(url, environ)
-        self.repo: GitRepo | None = None
-        self.revision: str | None = None
-        self.fetches = 0
-
-    @property
-    def root(self) -> Path:
-        return self.dest
-
-    def update(self) -> tuple[Path, str | None]:
-        if self.repo is None:
-            self._clone()
-        else:
-            tip = self._remote_tip()
-            if tip != self.revision:
-                self._fetch()
-        return self.dest, self.revision
-
-    def _clone(self) -> None:
-        # Shallow and blob-less: only the tip's files are downloaded. The
-        # whole tree is checked out because kustomize overlays reach outside
-        # the environment's own paths (`../../base`).
-        if self.dest.exists():  # a clone that failed half-way last round
-            shutil.rmtree(self.dest)
-        repo = GitRepo.clone(
-            self.url, self.dest, branch=self.branch, sparse=["/*"], env=self.git_env
-        )
-        self.fetches += 1
-        # The environment may live on its own branch (promoter.yaml `branch:`).
-        branch = self.branch or _env_branch(self.dest, self.env) or repo.current_branch()
-        if branch != repo.current_branch():
-            repo.fetch_reset(branch)
-            self.fetches += 1
-        # Only now: a half-done clone is redone from scratch next round.
-        self.repo, self.branch, self.revision = repo, branch, repo.head()
-
-    def _remote_tip(self) -> str:
-        assert self.repo is not None and self.branch is not None
-        ref = f"refs/heads/{self.branch}"
-        out = self.repo.run(
-            "ls-remote", "origin", ref, timeout=NETWORK_TIMEOUT_S, doing=f"polling {ref}"
-        )[1]
-        for line in out.splitlines():
-            sha, _, name = line.partition("\t")
-            if name == ref:
-                return sha
-        raise GitError(
-            f"branch {self.branch!r} is gone from {self.url}",
-            hint="check the environment's branch in promoter.yaml (or --branch)",
-        )
-
-    def _fetch(self) -> None:
-        assert self.repo is not None and self.branch is not None
-        self.revision = self.repo.fetch_reset(self.branch)
-        self.fetches += 1
-
-
-def _env_branch(root: Path, env: str) -> str | None:
-    if not any((root / name).is_file() for name in CONFIG_FILENAMES):
-        return None
-    return load_config(root).branch_for(env)
-
-
-@dataclass
-class Rendering:
-    """What an environment renders to, and what in it could not be applied."""
-
-    objects: list[Obj]
-    not_applied: list[tuple[str, str]]
-    """(path, why) for each path that holds no Kubernetes object."""
-
-
-def render_environment(root: Path, env: str, override: Sequence[str] = ()) -> Rendering:
-    """Render `env`: the `override` paths if given, else every service's path
-    for the environment (each once). A path that does not exist is left out
-    (a service need not run everywhere); one that renders to no Kubernetes
-    object is counted as not applied, never silently dropped."""
-    if override:
-        relative = list(override)
-    else:
-        config: Config = load_config(root)
-        environment = config.environment(env)
-        relative = [config.path_for(svc, environment) for svc in config.services]
-    base = root.resolve()
-    rendering = Rendering([], [])
-    for rel in dict.fromkeys(relative):
-        path = (root / rel.strip("/")).resolve()
-        if not path.is_relative_to(base):
-            raise InputError(f"path {rel!r} is outside the repository")
-        if not path.exists():
-            log.info("%s: %s does not exist; skipped", env, rel)
-            continue
-        objects = render(path)
-        if not objects:
-            why = (
-                "no Kubernetes object in it (YAML without apiVersion and kind, such as "
-                "Helm values, is not applied)"
-            )
-            rendering.not_applied.append((rel, why))
-            log.warning("%s: not applied: %s: %s", env, rel, why)
-        rendering.objects += objects
-    return rendering
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from promoter.adapters.kube import Kube
+from promoter.adapters.render.renderer import render_environment
 from promoter.core.applier.drift import normalise
 from promoter.core.applier.errors import KubeError
 from promoter.core.applier.inventory import Inventory
 from promoter.core.applier.prepare import prepare
 from promoter.core.objects import Obj, diff
 from promoter.errors import PromoterError
-from promoter.workflows.agent import connect, render_environment
+from promoter.workflows.agent import connect
 from promoter.workflows.apply_round import Reconciler, Settings
 
 log = logging.getLogger("promoter.applier")

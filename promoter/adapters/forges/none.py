@@ -32,7 +32,7 @@ from promoter.core.forge import (
     PullRequest,
     PullRequestSpec,
 )
-from promoter.errors import ForgeError
+from promoter.errors import InputError
 
 
 class NoForge:
@@ -81,7 +81,8 @@ class NoForge:
         return None
 
     def get_pull_request(self, number: int) -> PullRequest:
-        raise ForgeError(
+        # Asking a plain git remote for a pull request is a usage mistake.
+        raise InputError(
             f"no forge API for this remote: there is no pull request #{number} to read",
             hint="set forge: github or gitlab (and forge.repository) in promoter.yaml",
         )

@@ -15,6 +15,7 @@ class ApplierError(PromoterError):
     """The applier refuses to go on; nothing was pruned."""
 
     exit_code = ExitCode.APPLY
+    default_hint = "fix the manifests in Git; `promoter diff` shows what an apply would change"
 
 
 class RenderEmptyError(ApplierError):
@@ -42,6 +43,8 @@ class InventoryError(ApplierError):
 
 class KubeError(ApplierError):
     """The API server refused or failed a request (after retries)."""
+
+    default_hint = "check that the cluster's API server is reachable and the agent's RBAC"
 
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)
