@@ -2,13 +2,18 @@
 # The main job on an embedded default: a local environment repository (a
 # bare git remote seeded from examples/env-repo), no cloud account.
 # A pipeline that built ghcr.io/acme/api:1.4.2 bumps dev; then we look at it.
+#
+# Runs as any user: promoter goes into the project's .venv (scripts/venv.sh),
+# the repositories into one temporary directory. Both paths are printed at
+# the end; nothing else is written (not even to your home directory).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-PYTHON=${PYTHON:-python3}
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e .
+# shellcheck source=scripts/venv.sh
+source "$(dirname "$0")/../scripts/venv.sh"
+cd "$PROJECT_ROOT"
+venv_pip_install -e .
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/promoter-quickstart.XXXXXX")
+export PROMOTER_CACHE_DIR="$work/cache"
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-quickstart} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-quickstart@example.invalid}
 export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
 
@@ -21,21 +26,22 @@ git -C "$work/seed" commit --quiet -m "Seed the environment repository"
 git -C "$work/seed" push --quiet "$work/env.git" main
 
 echo "== promoter bump (what a CI pipeline runs after building an image)"
-"$PYTHON" -m promoter bump --repo-url "file://$work/env.git" --env dev \
+promoter bump --repo-url "file://$work/env.git" --env dev \
   --image ghcr.io/acme/api:1.4.2
 echo "== the same bump again is a no-op"
-"$PYTHON" -m promoter bump --repo-url "file://$work/env.git" --env dev \
+promoter bump --repo-url "file://$work/env.git" --env dev \
   --image ghcr.io/acme/api:1.4.2
 
 git clone --quiet "$work/env.git" "$work/view"
 echo "== the commit it pushed"
 git -C "$work/view" log -1 --stat --format='%s%n%n%b'
 echo "== promoter status"
-"$PYTHON" -m promoter status --repo "$work/view"
+promoter status --repo "$work/view"
 echo "== promoter plan --from dev --to staging"
-"$PYTHON" -m promoter plan --repo "$work/view" --from dev --to staging
+promoter plan --repo "$work/view" --from dev --to staging
 echo "== promoter promote (a plain git remote: pushes the branch, says what to merge)"
-"$PYTHON" -m promoter promote --repo-url "file://$work/env.git" --from dev --to staging \
+promoter promote --repo-url "file://$work/env.git" --from dev --to staging \
   --service api --forge none
 echo
 echo "environment repository: $work/env.git (working copy: $work/view)"
+echo "promoter is installed in: $VENV (run $VENV/bin/promoter, or source $VENV/bin/activate)"

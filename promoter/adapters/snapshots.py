@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,9 +50,42 @@ def from_ref(
     data = repo.archive(ref, env_paths(config, env.name, services))
     if data:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(root, filter="data")  # refuses links and paths leaving root
+            _extract(tar, root, ref)
     return Snapshot(
         env.name, ref, {s.name: read_deployed(root, config, env.name, s) for s in services}
+    )
+
+
+def _extract(tar: tarfile.TarFile, root: Path, ref: str) -> None:
+    """Extract, refusing members and links that leave `root` (a crafted
+    repository must not make us write or read outside the scratch folder)."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(root, filter="data")
+        except tarfile.FilterError as exc:
+            raise _outside(ref, exc.tarinfo.name) from None
+        return
+    # Python before 3.11.4 (Debian 12 ships 3.11.2) has no extraction
+    # filters: check what the "data" filter would refuse by hand. git
+    # archive writes only files, folders and symbolic links.
+    base = root.resolve()
+    for member in tar.getmembers():
+        target = (base / member.name).resolve()
+        if not (member.isfile() or member.isdir() or member.issym()):
+            raise _outside(ref, member.name)
+        if not target.is_relative_to(base):
+            raise _outside(ref, member.name)
+        if member.issym():
+            link = (target.parent / member.linkname).resolve()
+            if os.path.isabs(member.linkname) or not link.is_relative_to(base):
+                raise _outside(ref, member.name)
+    tar.extractall(root)  # every member checked above
+
+
+def _outside(ref: str, name: str) -> InputError:
+    return InputError(
+        f"{name} at {ref} is a link or path that leaves the repository",
+        hint="make it a regular file, or a relative link to a file inside the repository",
     )
 
 
