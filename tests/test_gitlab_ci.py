@@ -390,3 +390,37 @@ def test_check_job_fails_the_pipeline_on_a_policy_violation(tmp_path: Path) -> N
     report = json.loads(_artifact(env, "promoter-check", "promoter.json").read_text())
     assert report["verdict"] == "fail"
     assert [(r["rule"], r["status"]) for r in report["results"]] == [("immutable-tags", "fail")]
+
+
+def test_a_failed_install_still_writes_the_outputs(tmp_path: Path) -> None:
+    """docs/gitlab-ci.md promises promoter.env from every job: when the
+    install itself fails (an unreachable or unpublished package), the job
+    still writes RESULT=error and says which input to change."""
+    _require_gitlab_ci_local()
+    fixture = tmp_path / "fixture"
+    fixture.mkdir()
+    (fixture / ".gitlab-ci.yml").write_text(
+        "include:\n"
+        "  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/bump@$CI_COMMIT_SHA\n"
+        "    inputs:\n"
+        "      repo-url: https://gitlab.example.com/acme/env.git\n"
+        "      env: dev\n"
+        "      image: ghcr.io/acme/api:1.4.2\n"
+        f"      package: {tmp_path / 'no-such-promoter'}\n"
+        f"      python: {sys.executable}\n"
+    )
+    app = tmp_path / "app"
+    app.mkdir()
+    _project(app, fixture, "https://gitlab.example.com/acme/api.git")
+    proc = _run_pipeline(app, tmp_path / "gcl-home", {})
+    assert proc.returncode != 0, _log(proc)
+    assert "FAIL  promoter-bump" in proc.stdout, _log(proc)
+    assert f"promoter: could not install {tmp_path / 'no-such-promoter'}" in proc.stdout
+    assert "Set the package input" in proc.stdout
+    assert _dotenv(app, "promoter-bump") == {
+        "CHANGED": "false",
+        "PR_URL": "",
+        "PR_NUMBER": "",
+        "RESULT": "error",
+        "COMMIT": "",
+    }
