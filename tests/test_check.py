@@ -121,6 +121,35 @@ GITHUB = "forge:\n  type: github\n  repository: acme/env"
 APPROVALS = "      approvals: {count: 1}\n"
 
 
+def test_local_check_reports_approvals_as_not_evaluated(run, tmp_path) -> None:
+    """There are no reviews to read without a PR: the local check used to
+    fail forever once `approvals` was configured. Now the rule is neither a
+    pass nor a failure, and the report says which."""
+    remote = _remote(tmp_path, extra=APPROVALS)
+    _bump(run, remote, "api", "1.4.2")
+    clone = _clone(remote, tmp_path)
+    hop = ("check", "--repo", str(clone), "--from", "dev", "--to", "staging")
+    result = run(*hop)
+    assert result.exit_code == 0, result.output
+    assert "➖ approvals: not evaluated locally" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1] == ("pass: all 4 checks passed, 1 not evaluated")
+    data = json.loads(run(*hop, "-o", "json").stdout)
+    assert data["verdict"] == "pass" and data["counts"]["skipped"] == 1
+    assert ("approvals", "skipped") in {(r["rule"], r["status"]) for r in data["results"]}
+
+    required = run(*hop, "--require-approvals")
+    assert required.exit_code == 1, required.output
+    assert "❌ approvals: there is no pull/merge request to read approvals from" in (
+        required.stdout
+    )
+
+
+def test_require_approvals_is_for_a_local_check(run, env_repo) -> None:
+    result = run("check", "--repo", str(env_repo), "--pr", "3", "--require-approvals")
+    assert result.exit_code == 2
+    assert "--require-approvals is for a local check" in result.stderr
+
+
 def test_pr_check_sets_status_and_one_sticky_comment(run, tmp_path) -> None:
     remote = _remote(tmp_path, GITHUB, APPROVALS)
     _bump(run, remote, "api", "1.4.2")

@@ -79,7 +79,7 @@ def test_all_passing_rules_pass() -> None:
 def test_one_failure_fails_the_check() -> None:
     report = evaluate(facts(), [PolicyConfig("order"), PolicyConfig("soak", SoakOptions(1800))])
     assert report.verdict == "fail"
-    assert report.counts() == {"pass": 1, "fail": 1, "warn": 0, "error": 0}
+    assert report.counts() == {"pass": 1, "fail": 1, "warn": 0, "error": 0, "skipped": 0}
     assert status_line(report) == "1 failed, 1 passed: soak (api)"
 
 
@@ -145,7 +145,7 @@ def test_report_json() -> None:
     assert data == {
         "target": "prod",
         "verdict": "fail",
-        "counts": {"pass": 0, "fail": 1, "warn": 0, "error": 0},
+        "counts": {"pass": 0, "fail": 1, "warn": 0, "error": 0, "skipped": 0},
         "results": [
             {
                 "rule": "soak",

@@ -124,8 +124,14 @@ def test_users_and_team_members_count() -> None:
     )
 
 
-def test_approvals_without_a_pr_are_an_error() -> None:
+def test_approvals_without_a_pr_are_not_evaluated() -> None:
     result = only(approvals(facts(approvals=None), ApprovalsOptions()))
+    assert result.status == "skipped" and not result.blocks
+    assert result.reason.startswith("not evaluated locally")
+
+
+def test_approvals_without_a_pr_are_an_error_when_required() -> None:
+    result = only(approvals(facts(approvals=None, require_reviews=True), ApprovalsOptions()))
     assert result.status == "error"
     assert "no pull/merge request" in result.reason
 

@@ -16,6 +16,12 @@ from promoter.errors import ExitCode, InputError
 @click.option("--pr", "pr", type=int, help="Check this pull/merge request (number).")
 @click.option("--from", "source", help="Local check: source environment.")
 @click.option("--to", "target", help="Local check: target environment.")
+@click.option(
+    "--require-approvals",
+    is_flag=True,
+    help="Local check: fail the approvals rule (there is no PR to read) instead of "
+    "reporting it as not evaluated.",
+)
 @click.option("--repo-url", "repo_url", help="Environment repository URL (with --pr).")
 @REPO_OPTION
 @forge_option("Code host.")
@@ -25,6 +31,7 @@ def check_cmd(
     pr: int | None,
     source: str | None,
     target: str | None,
+    require_approvals: bool,
     repo_url: str | None,
     repo: Path,
     forge: str | None,
@@ -43,6 +50,11 @@ def check_cmd(
     if pr is not None:
         if source or target:
             raise InputError("--pr reads source and target from the PR; drop --from/--to")
+        if require_approvals:
+            raise InputError(
+                "--require-approvals is for a local check; with --pr the PR's approvals "
+                "are always counted"
+            )
         url = repo_url or origin_url(repo)
         with workspace(url, environ) as ws:
             host = make_forge_for(ws.config, forge, url, api_url, environ)
@@ -52,7 +64,9 @@ def check_cmd(
     else:
         if not (source and target):
             raise InputError("give --pr N, or --from A --to B for a local check")
-        checked = check_local(repo, source, target, registry=registry_client)
+        checked = check_local(
+            repo, source, target, registry=registry_client, require_approvals=require_approvals
+        )
         report, items, extra = checked.report, checked.items, {}
     if output == "json":
         emit_json({**report.to_json(), **extra, "items": [i.to_json() for i in items]})

@@ -126,10 +126,12 @@ def check_local(
     *,
     registry: Callable[[], Registry],
     now: datetime | None = None,
+    require_approvals: bool = False,
 ) -> Checked:
     """Evaluate the target's policies for the promotion `plan` would make,
-    without a forge: approvals and labels are unknown (rules needing them
-    report so), and no applier status is known (healthy-upstream warns)."""
+    without a forge: approvals and labels are unknown (the approvals rule is
+    reported as not evaluated, or fails with `require_approvals`), and no
+    applier status is known (healthy-upstream warns)."""
     config = load_config(repo_dir)
     source_env, target_env = config.environment(source), config.environment(target)
     check_hop(config, source_env, target_env)
@@ -152,6 +154,7 @@ def check_local(
             source_current={k: d.image for k, d in source_snap.deployed.items() if d.image},
             target_history=tuple(history(repo, config, target, target_ref or "HEAD", services)),
             apply_statuses={},
+            require_reviews=require_approvals,
             registry=(
                 registry_facts(items, registry) if _needs(target_env, "image-exists") else None
             ),

@@ -124,6 +124,9 @@ class Facts:
     """service -> registry facts about the item's new reference."""
     approvals: tuple[Approval, ...] | None = None
     """Reviews on the PR; None: no PR (e.g. a local `promoter check`)."""
+    require_reviews: bool = False
+    """Without a PR, rules that read reviews fail (True) or are skipped as
+    not evaluated (False, the default of a local check)."""
     author: str | None = None
     """The PR's author (never counts as an approver)."""
     head_sha: str | None = None

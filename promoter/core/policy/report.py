@@ -4,11 +4,11 @@ the one-line commit status description, and plain text for the terminal."""
 from __future__ import annotations
 
 from promoter.core.policy.engine import Report
-from promoter.core.policy.result import ERROR, FAIL, PASS, WARN
+from promoter.core.policy.result import ERROR, FAIL, PASS, SKIP, WARN
 
 __all__ = ["ICONS", "MAX_STATUS_LENGTH", "markdown", "status_line", "text"]
 
-ICONS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", ERROR: "❌"}
+ICONS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", ERROR: "❌", SKIP: "➖"}
 MAX_STATUS_LENGTH = 140
 """GitHub's limit on a commit status description."""
 
@@ -34,9 +34,9 @@ def markdown(report: Report) -> str:
         "|---|---|---|---|---|",
     ]
     # Blocking results first, then warnings, then passes: what needs doing on top.
-    rank = {FAIL: 0, ERROR: 0, WARN: 1, PASS: 2}
+    rank = {FAIL: 0, ERROR: 0, WARN: 1, SKIP: 2, PASS: 3}
     for r in sorted(report.results, key=lambda r: rank[r.status]):
-        fix = r.fix if r.status != PASS else ""
+        fix = r.fix if r.status not in (PASS, SKIP) else ""
         lines.append(
             f"| {ICONS[r.status]} | `{r.rule}` | {_cell(r.subject)} | {_cell(r.reason)} "
             f"| {_cell(fix)} |"
@@ -54,9 +54,19 @@ def _verdict_words(report: Report) -> str:
         return "✅ nothing to check"
     if blocking:
         return f"❌ {blocking} of {len(report.results)} failed"
-    if counts[WARN]:
-        return f"✅ passed with {counts[WARN]} warning(s)"
+    if counts[WARN] or counts[SKIP]:
+        return f"✅ passed with {', '.join(_asides(counts))}"
     return f"✅ all {len(report.results)} passed"
+
+
+def _asides(counts: dict[str, int]) -> list[str]:
+    """`1 warning(s)`, `1 not evaluated`: what a pass leaves open."""
+    parts = []
+    if counts[WARN]:
+        parts.append(f"{counts[WARN]} warning(s)")
+    if counts[SKIP]:
+        parts.append(f"{counts[SKIP]} not evaluated")
+    return parts
 
 
 def status_line(report: Report) -> str:
@@ -67,13 +77,16 @@ def status_line(report: Report) -> str:
     if not report.results:
         line = "no policies configured"
     elif not blocking:
-        warned = f", {counts[WARN]} warning(s)" if counts[WARN] else ""
-        line = f"all {len(report.results)} checks passed{warned}"
+        evaluated = len(report.results) - counts[SKIP]
+        passed = f"all {evaluated} checks passed" if evaluated else "nothing evaluated"
+        line = ", ".join([passed, *_asides(counts)])
     else:
         parts = [f"{len(blocking)} failed"]
         if counts[WARN]:
             parts.append(f"{counts[WARN]} warning(s)")
         parts.append(f"{counts[PASS]} passed")
+        if counts[SKIP]:
+            parts.append(f"{counts[SKIP]} not evaluated")
         names = ", ".join(
             dict.fromkeys(f"{r.rule} ({r.subject})" if r.subject else r.rule for r in blocking)
         )
@@ -89,7 +102,7 @@ def text(report: Report) -> str:
     for r in report.results:
         subject = f" {r.subject}" if r.subject else ""
         lines.append(f"{ICONS[r.status]} {r.rule}{subject}: {_line(r.reason)}")
-        if r.fix and r.status != PASS:
+        if r.fix and r.status not in (PASS, SKIP):
             lines.append(f"   fix: {_line(r.fix)}")
     lines.append(f"{report.verdict}: {status_line(report)}")
     return "\n".join(lines) + "\n"

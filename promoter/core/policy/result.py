@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERROR", "FAIL", "PASS", "STATUSES", "WARN", "Result"]
+__all__ = ["ERROR", "FAIL", "PASS", "SKIP", "STATUSES", "WARN", "Result"]
 
 PASS = "pass"
 FAIL = "fail"
@@ -13,7 +13,10 @@ WARN = "warn"
 """Reported, never blocking."""
 ERROR = "error"
 """The facts the rule needs could not be gathered: counts as a failure."""
-STATUSES = (PASS, FAIL, WARN, ERROR)
+SKIP = "skipped"
+"""The rule's facts do not exist where the check ran (approvals in a local
+check): neither a pass nor a failure, and said so."""
+STATUSES = (PASS, FAIL, WARN, ERROR, SKIP)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from datetime import datetime
 from promoter.core.policy.cron import CronError, Window, parse_window
 from promoter.core.policy.durations import format_utc
 from promoter.core.policy.facts import Approval, Facts
-from promoter.core.policy.result import ERROR, FAIL, PASS, Result
+from promoter.core.policy.result import ERROR, FAIL, PASS, SKIP, Result
 from promoter.core.policy.settings import ApprovalsOptions, FreezeOptions
 
 __all__ = ["Tally", "approvals", "freeze", "tally"]
@@ -112,6 +112,17 @@ def _who(users: Sequence[str], teams: Sequence[str]) -> str:
 
 
 def _no_pr(rule: str, facts: Facts) -> Result | None:
+    if facts.approvals is None and not facts.require_reviews:
+        # A local check has no reviews to read: saying "failed" would make
+        # it fail forever, saying "passed" would be a lie.
+        return Result(
+            rule,
+            SKIP,
+            "",
+            "not evaluated locally: approvals live on the pull/merge request",
+            "run `promoter check --pr N` on the promotion PR "
+            "(or --require-approvals to count this as a failure here)",
+        )
     if facts.approvals is None:
         return Result(
             rule,
