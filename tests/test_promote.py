@@ -113,6 +113,38 @@ def test_plan_lists_what_differs(run, tmp_path: Path) -> None:
     assert json.loads(nothing.stdout) == []
 
 
+def test_status_reads_each_environments_branch_from_the_remote(run, tmp_path) -> None:
+    """`status --repo-url` shows what the remote has, not a stale clone, and
+    reads an environment kept on its own branch from that branch."""
+    remote = _remote(tmp_path, "")
+    work = tmp_path / "work"
+    git("clone", "--quiet", remote.url, str(work), cwd=tmp_path)
+    config = work / "promoter.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  - name: prod-us\n    from: staging\n",
+            "  - name: prod-us\n    from: staging\n    branch: prod-us\n",
+        )
+    )
+    git("commit", "--quiet", "-am", "prod-us has its own branch", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    git("push", "--quiet", "origin", "main:prod-us", cwd=work)
+    _bump(run, remote, "api", "1.4.2")  # on main only; the clone is stale now
+    _bump(run, remote, "api", "7.0.0", env="prod-us")  # on the prod-us branch only
+
+    stale = json.loads(run("status", "--repo", str(work), "-o", "json").stdout)
+    assert stale["services"]["api"]["dev"]["tag"] == "1.0.0"
+    result = run("status", "--repo-url", remote.url, "-o", "json")
+    assert result.exit_code == 0, result.output
+    api = json.loads(result.stdout)["services"]["api"]
+    assert (api["dev"]["tag"], api["prod-us"]["tag"]) == ("1.4.2", "7.0.0")
+    main, prod = remote.head("main"), remote.head("prod-us")
+    assert f"dev from main at {main[:12]}" in result.stderr
+    assert f"prod-us from prod-us at {prod[:12]}" in result.stderr
+    table = run("status", "--repo-url", remote.url).stdout.splitlines()
+    assert table[1].split() == ["api", "1.4.2", "1.0.0", "1.0.0", "7.0.0"]
+
+
 def test_plan_refuses_a_hop_the_graph_does_not_have(run, remote: Remote) -> None:
     result = run("plan", "--repo-url", remote.url, "--from", "dev", "--to", "prod-eu")
     assert result.exit_code == 2
@@ -139,6 +171,9 @@ def test_plan_is_the_dry_run_of_promote_even_on_a_stale_dirty_clone(run, tmp_pat
     )
     assert [i["service"] for i in promoted["items"]] == [i["service"] for i in items]
     assert [i["to"] for i in promoted["items"]] == [i["to"] for i in items]
+    # A plain git remote has no pull request: null, not a PR numbered 0.
+    assert promoted["pull_request"] is None
+    assert promoted["commit"] == remote.head(promoted["branch"])
 
 
 def test_promote_names_the_versions_it_proposed(run, tmp_path) -> None:
@@ -500,6 +535,14 @@ def test_bump_into_a_pull_request_environment_opens_a_pr(run, tmp_path, no_sleep
         assert result.exit_code == 0, result.output
         data = json.loads(result.stdout)
         assert data["pull_request"]["branch"] == "promoter/staging/api"
+        # What was pushed where: the PR's branch and commit, the line changed.
+        assert data["branch"] == "promoter/staging/api"
+        assert data["commit"] == remote.head("promoter/staging/api")
+        assert data["pull_request"]["commit"] == data["commit"]
+        ((change,),) = [data["changed"]]
+        assert change["file"] == "apps/api/overlays/staging/kustomization.yaml"
+        lines = remote.show(change["file"], "promoter/staging/api").splitlines()
+        assert lines[change["line"] - 1].strip().startswith('newTag: "9.0.0"')
         (pr,) = gh.open_pulls("main")
         assert pr["title"] == "Bump api to 9.0.0 in staging"
         # A promotion of the same service to the same environment reuses that PR.

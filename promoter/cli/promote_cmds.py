@@ -9,6 +9,7 @@ import click
 
 from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
 from promoter.cli.output import emit, emit_json
+from promoter.core.masking import strip_credentials
 from promoter.errors import InputError
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
@@ -59,7 +60,8 @@ def plan_cmd(
             emit(f"warning: {warning}", err=True)
     with workspace(url, dict(os.environ)) as ws:
         result = plan(ws, source, target, services)
-    emit(f"read {', '.join(r.text() for r in result.refs)} ({url})", err=True)
+    shown = strip_credentials(url)[0]
+    emit(f"read {', '.join(r.text() for r in result.refs)} ({shown})", err=True)
     if output == "json":
         emit_json([i.to_json() for i in result.items])
     elif not result.items:

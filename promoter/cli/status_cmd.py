@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +10,33 @@ import click
 
 from promoter.cli.options import OUTPUT_OPTION, REPO_OPTION
 from promoter.cli.output import emit, emit_json
+from promoter.core.masking import strip_credentials
 
 
 @click.command("status")
+@click.option(
+    "--repo-url",
+    "repo_url",
+    help="Read each environment's branch from this remote instead of the working tree.",
+)
 @REPO_OPTION
 @OUTPUT_OPTION
-def status_cmd(repo: Path, output: str) -> None:
-    """What runs where: services × environments, read from the working tree."""
-    from promoter.core.config.loader import load_config
-    from promoter.workflows.status import status_matrix
+def status_cmd(repo_url: str | None, repo: Path, output: str) -> None:
+    """What runs where: services × environments, read from the working tree
+    (or, with --repo-url, from the remote's branches)."""
+    if repo_url:
+        from promoter.workflows.status import remote_status
+        from promoter.workflows.workspace import workspace
 
-    matrix = status_matrix(repo, load_config(repo))
+        with workspace(repo_url, dict(os.environ)) as ws:
+            matrix, refs = remote_status(ws)
+        shown = strip_credentials(repo_url)[0]
+        emit(f"read {', '.join(r.text() for r in refs)} ({shown})", err=True)
+    else:
+        from promoter.core.config.loader import load_config
+        from promoter.workflows.status import status_matrix
+
+        matrix = status_matrix(repo, load_config(repo))
     if output == "json":
         emit_json(matrix)
     else:

@@ -191,6 +191,8 @@ class ProposalResult:
     created: bool = False
     updated: bool = False
     pushed: bool = False
+    commit: str | None = None
+    """The branch's tip on the remote once proposed (None: not proposed)."""
     closed: list[int] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -200,10 +202,12 @@ class ProposalResult:
         return {
             "target": self.target,
             "branch": self.branch,
-            "pull_request": None if pr is None else {"number": pr.number, "url": pr.url},
+            # A plain git remote has no pull request, only the pushed branch.
+            "pull_request": {"number": pr.number, "url": pr.url} if pr and pr.number else None,
             "created": self.created,
             "updated": self.updated,
             "pushed": self.pushed,
+            "commit": self.commit,
             "closed": self.closed,
             "actions": self.actions,
             "warnings": self.warnings,

@@ -272,10 +272,13 @@ def _bump_by_pull_request(
     result = BumpResult(service.name, env.name, branch, attempts=1)
     if same_version(deployed.image, new):
         return result
+    # The lines the PR's commit changes: the branch starts from this same tip.
+    edits = plan_set_image(ws.root, ws.config, env.name, service, tag, digest)
     item = PlanItem(service.name, env.name, env.name, new, deployed.image, deployed.files)
     result.proposal = propose(ws, forge, env, [item], kind="bump")
-    old = str(deployed.image) if deployed.image else ""
-    result.changes = [Change(f, 0, old, str(new)) for f in deployed.files]
+    result.branch = result.proposal.branch
+    result.commit = result.proposal.commit
+    result.changes = [c for e in edits for c in e.changes]
     return result
 
 

@@ -70,7 +70,7 @@ def propose(
     existing = next((pr for pr in ours if pr.head == branch), None)
     competing = [pr for pr in ours if pr.head != branch and _services_of(pr) & services]
 
-    result.pushed = _push_branch(ws, target, base, branch, items, kind)
+    result.pushed, result.commit = _push_branch(ws, target, base, branch, items, kind)
     previous = read_record(existing.body) if existing else None
     closed_notes = [
         f"#{pr.number} ({', '.join(sorted(_services_of(pr)))})" for pr in competing if pr.number
@@ -108,9 +108,10 @@ def propose(
 
 def _push_branch(
     ws: Workspace, target: Environment, base: str, branch: str, items: list[PlanItem], kind: str
-) -> bool:
+) -> tuple[bool, str]:
     """Build the branch from the target's tip; push unless the remote branch
-    already holds exactly this content. True when something was pushed."""
+    already holds exactly this content. (whether something was pushed, the
+    branch's commit on the remote)."""
     repo = ws.repo
     expected = repo.remote_branch(branch)
     repo.switch(branch, env_ref(ws, target))
@@ -126,6 +127,6 @@ def _push_branch(
         write_edits(ws.root, edits)
         repo.commit([e.path for e in edits], proposal_message(item, kind, ws.environ), ws.identity)
     if expected is not None and repo.same_tree("HEAD", f"refs/remotes/origin/{branch}"):
-        return False
+        return False, expected
     repo.push_branch(branch, expected)
-    return True
+    return True, repo.head()

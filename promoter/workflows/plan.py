@@ -22,7 +22,7 @@ from promoter.core.config.model import Config, Environment, Service
 from promoter.core.plans import PlanItem, plan_item, with_provenance
 from promoter.core.trailers import Deployment
 from promoter.errors import InputError
-from promoter.workflows.workspace import Workspace, env_ref
+from promoter.workflows.workspace import ReadRef, Workspace, env_ref, read_ref
 
 
 def select_services(config: Config, names: tuple[str, ...], all_: bool) -> list[Service]:
@@ -61,21 +61,6 @@ def check_hop(config: Config, source: Environment, target: Environment) -> None:
         )
 
 
-@dataclass(frozen=True)
-class ReadRef:
-    """Which commit of which branch an environment was read from."""
-
-    env: str
-    branch: str
-    commit: str
-
-    def text(self) -> str:
-        return f"{self.env} from {self.branch} at {self.commit[:12]}"
-
-    def to_json(self) -> dict[str, str]:
-        return {"env": self.env, "branch": self.branch, "commit": self.commit}
-
-
 class HopPlanner:
     """The source environment and each target, read once from the remote's
     branches (`origin/<branch>` of a fresh clone), and the items a hop
@@ -91,7 +76,7 @@ class HopPlanner:
             check_hop(config, self.source, target)
         # Snapshots cover every service: folding in a competing PR may need any.
         self.everything = list(config.services)
-        self.refs = {env.name: self._read(env) for env in (self.source, *self.targets)}
+        self.refs = {env.name: read_ref(ws, env) for env in (self.source, *self.targets)}
         source_ref = env_ref(ws, self.source)
         self.source_snapshot = from_ref(
             ws.repo, config, self.source, source_ref, self.everything, scratch
@@ -103,10 +88,6 @@ class HopPlanner:
             t.name: from_ref(ws.repo, config, t, env_ref(ws, t), self.everything, scratch)
             for t in self.targets
         }
-
-    def _read(self, env: Environment) -> ReadRef:
-        ref = env_ref(self.ws, env)
-        return ReadRef(env.name, self.ws.branch_of(env), self.ws.repo.out("rev-parse", ref))
 
     def items(self, target: str, names: set[str]) -> list[PlanItem]:
         """What the hop to `target` changes for the services `names`."""

@@ -1,21 +1,46 @@
-"""`status`: the matrix of what runs where, read from the working tree."""
+"""`status`: the matrix of what runs where, read from a working tree or,
+with `--repo-url`, from each environment's branch on the remote."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from promoter.adapters.worktree import read_deployed
-from promoter.core.config.model import Config
+from promoter.adapters.snapshots import from_ref
+from promoter.adapters.worktree import Deployed, read_deployed
+from promoter.core.config.model import Config, Service
+from promoter.workflows.workspace import ReadRef, Workspace, read_ref
 
 
 def status_matrix(root: Path, config: Config) -> dict[str, Any]:
+    return _matrix(config, lambda env, service: read_deployed(root, config, env, service))
+
+
+def remote_status(ws: Workspace) -> tuple[dict[str, Any], list[ReadRef]]:
+    """The matrix as the remote has it (each environment read from its own
+    branch, freshly fetched), and where each environment was read."""
+    config = ws.config
+    services = list(config.services)
+    order = config.promotion_order()
+    with tempfile.TemporaryDirectory(prefix="promoter-status-") as tmp:
+        refs = [read_ref(ws, env) for env in order]
+        snapshots = {
+            env.name: from_ref(ws.repo, config, env, ref.commit, services, Path(tmp))
+            for env, ref in zip(order, refs, strict=True)
+        }
+    matrix = _matrix(config, lambda env, service: snapshots[env].deployed[service.name])
+    return matrix, refs
+
+
+def _matrix(config: Config, deployed_in: Callable[[str, Service], Deployed]) -> dict[str, Any]:
     order = config.promotion_order()  # dev before staging before prod, as people read it
     services: dict[str, dict[str, Any]] = {}
     for service in config.services:
         row: dict[str, Any] = {}
         for env in order:
-            deployed = read_deployed(root, config, env.name, service)
+            deployed = deployed_in(env.name, service)
             image = deployed.image
             row[env.name] = {
                 "image": str(image) if image else None,

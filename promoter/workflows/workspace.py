@@ -97,3 +97,24 @@ def env_ref(ws: Workspace, env: Environment) -> str:
             hint="create it, or fix the environment's `branch:` in promoter.yaml",
         )
     return f"refs/remotes/origin/{branch}"
+
+
+@dataclass(frozen=True)
+class ReadRef:
+    """Which commit of which branch an environment was read from."""
+
+    env: str
+    branch: str
+    commit: str
+
+    def text(self) -> str:
+        return f"{self.env} from {self.branch} at {self.commit[:12]}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"env": self.env, "branch": self.branch, "commit": self.commit}
+
+
+def read_ref(ws: Workspace, env: Environment) -> ReadRef:
+    """Fetch `env`'s branch and say which commit it is at."""
+    ref = env_ref(ws, env)
+    return ReadRef(env.name, ws.branch_of(env), ws.repo.out("rev-parse", ref))
