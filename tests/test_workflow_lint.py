@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "actions" / "action.yml"
 EXAMPLES = ROOT / "docs" / "examples" / "github"
 WORKFLOWS = sorted(EXAMPLES.glob("*.yml"))
+OWN_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+"""This repository's own CI and release workflows."""
 OUR_ACTION = re.compile(r"acme/promoter/actions@[0-9a-f]{40}")
 
 INSTALL = {
@@ -143,6 +145,13 @@ def test_actionlint_clean_on_the_examples():
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
 
+def test_actionlint_clean_on_our_own_workflows():
+    tool("shellcheck")
+    assert {p.name for p in OWN_WORKFLOWS} >= {"e2e-kind.yml", "release.yml"}
+    proc = run(tool("actionlint"), *map(str, OWN_WORKFLOWS))
+    assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
+
+
 def test_actionlint_clean_on_workflows_that_use_the_action(tmp_path):
     tool("shellcheck")
     repo = _repo_using_the_action(tmp_path)
@@ -231,6 +240,13 @@ def test_zizmor_clean_at_the_default_persona():
     ]
 
 
+def test_zizmor_clean_on_our_own_workflows():
+    proc = run(tool("zizmor"), "--offline", "--no-progress", *map(str, OWN_WORKFLOWS))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "No findings to report" in out, out
+    assert not any("zizmor: ignore" in p.read_text() for p in OWN_WORKFLOWS)
+
+
 def test_zizmor_negative_control(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text(
@@ -260,6 +276,7 @@ def test_examples_match_the_github_workflow_schema():
         "--builtin-schema",
         "vendor.github-workflows",
         *map(str, WORKFLOWS),
+        *map(str, OWN_WORKFLOWS),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
