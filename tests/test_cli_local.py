@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -153,7 +155,70 @@ def test_status_marks_disagreeing_files(run, env_repo: Path) -> None:
 def test_config_validate_ok(run, env_repo: Path) -> None:
     result = run("config", "validate", "--repo", str(env_repo))
     assert result.exit_code == 0
-    assert "OK (4 environments, 3 services)" in result.stdout
+    assert result.stdout == (
+        f"{env_repo / 'promoter.yaml'}: OK (4 environments, 3 services, "
+        "12 paths with their images)\n"
+    )
+
+
+def test_config_validate_finds_missing_paths_and_images(run, env_repo: Path) -> None:
+    """The file can be valid and still point nowhere: a path that does not
+    exist, or files that never name the service's image, fail here and not
+    in the first bump; nothing is written."""
+    shutil.rmtree(env_repo / "apps/web/overlays/prod-us")
+    values = env_repo / "deploy/staging/worker-values.yaml"
+    values.write_text(values.read_text().replace("team/worker", "team/other"))
+    before = snapshot(env_repo)
+    result = run("config", "validate", "--repo", str(env_repo))
+    assert result.exit_code == 2, result.output
+    config = env_repo / "promoter.yaml"
+    web, worker = _service_line(config, "web"), _service_line(config, "worker")
+    assert (
+        f"{config}:{web}: service 'web' in environment 'prod-us': "
+        "path apps/web/overlays/prod-us does not exist"
+    ) in result.stderr
+    assert (
+        f"{config}:{worker}: service 'worker' in environment 'staging': "
+        "deploy/staging/worker-values.yaml has no reference to image "
+        "registry.example.com:5000/team/worker"
+    ) in result.stderr
+    assert "hint: fix the service's `path`/`paths` or `image`" in result.stderr
+    assert snapshot(env_repo) == before
+
+
+def _service_line(config: Path, name: str) -> int:
+    lines = config.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.strip() == f"- name: {name}")
+
+
+def test_config_is_found_from_a_subdirectory_like_git_does(
+    run, env_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = env_repo / "apps/api/overlays/dev"
+    monkeypatch.chdir(deep)
+    result = run("config", "validate")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("../../../../promoter.yaml: OK (4 environments")
+    status = json.loads(run("status", "-o", "json").stdout)
+    assert status["services"]["api"]["dev"]["tag"] == "1.0.0"
+    changed = run("set-image", "--env", "dev", "--service", "api", "--tag", "1.2.3")
+    assert changed.exit_code == 0, changed.output
+    assert 'newTag: "1.2.3"' in (deep / "kustomization.yaml").read_text()
+
+
+def test_config_search_stops_at_the_git_root(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A promoter.yaml above the repository is someone else's: not used."""
+    (tmp_path / "promoter.yaml").write_text("version: 1\n")
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    monkeypatch.chdir(repo / "sub")
+    result = run("config", "validate")
+    assert result.exit_code == 2
+    assert "no promoter.yaml in ." in result.stderr
+    assert "looked for up to the git root" in result.stderr
 
 
 # --- bad input: clear message, exit code 2 (5 for files), nothing written ---------------

@@ -19,13 +19,22 @@ OUTPUT_OPTION = click.option(
     help="Output format.",
 )
 
+
+def _config_root(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    from promoter.core.config.loader import find_config_root
+
+    return Path(find_config_root(value))
+
+
 REPO_OPTION = click.option(
     "--repo",
     "repo",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Working tree (a clone) of the environment repository.",
+    callback=_config_root,
+    help="Working tree (a clone) of the environment repository; promoter.yaml is "
+    "looked for there, then in its parents up to the git root.",
 )
 
 LOG_FORMAT_OPTION = click.option(

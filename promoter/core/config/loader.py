@@ -14,6 +14,24 @@ from promoter.errors import ConfigError, FileSystemError, Problem
 DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
 
 
+def find_config_root(start: str | os.PathLike[str]) -> str:
+    """The directory promoter.yaml is in, looking in `start` and then its
+    parents up to the enclosing git repository's root, as git finds `.git`.
+    `start` itself (as given) when there is none, so the error names it; a
+    found parent is given relative to the current directory when it can be."""
+    here = os.path.abspath(start)
+    while True:
+        if any(os.path.lexists(os.path.join(here, n)) for n in CONFIG_FILENAMES):
+            break
+        parent = os.path.dirname(here)
+        if os.path.lexists(os.path.join(here, ".git")) or parent == here:
+            return os.fspath(start)  # the repository's (or filesystem's) root: stop
+        here = parent
+    if here == os.path.abspath(start):
+        return os.fspath(start)
+    return os.path.relpath(here)
+
+
 def load_config(
     repo_dir: str | os.PathLike[str],
     *,
@@ -30,14 +48,19 @@ def load_config(
     just them. Without a cache entry the whole file is parsed as usual.
     """
     base = os.fspath(repo_dir)
-    candidates = [os.path.join(base, name) for name in CONFIG_FILENAMES]
+    # normpath: `promoter.yaml`, not `./promoter.yaml`, in every message.
+    candidates = [os.path.normpath(os.path.join(base, name)) for name in CONFIG_FILENAMES]
     present = [path for path in candidates if os.path.lexists(path)]
     if not present:
         where = shown_as or base
         raise ConfigError(
             [Problem(shown_as or candidates[0], None, f"no promoter.yaml in {where}")],
             hint="create promoter.yaml at the root of the environment repository "
-            "(docs/config.md describes the format)",
+            "(docs/config.md describes the format)"
+            if shown_as
+            else "run promoter inside the environment repository (promoter.yaml is looked "
+            "for up to the git root) or pass --repo DIR; or create promoter.yaml at the root "
+            "of the environment repository (docs/config.md describes the format)",
         )
     if len(present) > 1:
         raise ConfigError(
