@@ -789,3 +789,47 @@ def test_a_gitlab_delivery_cannot_act_on_a_listed_github_repository() -> None:
 
     assert served_url(urls, event(urls[0])) is None  # a GitLab token must not reach GitHub
     assert served_url(urls, event(urls[1])) == urls[1]
+
+
+def test_dry_run_decides_as_the_real_run_and_writes_nothing(run, tmp_path) -> None:
+    """`bot --dry-run` reads the forge and git as a real run does (so the
+    same command is accepted or refused), and prints the PR it would open,
+    the reply and the reactions instead of sending them."""
+    remote = _remote(tmp_path, GITHUB)
+    with github_fake(repo="acme/env", token=TOKEN, permissions=PERMISSIONS) as gh:
+        _bump_and_promote(run, remote)
+        gh.merge(1)
+        _merge(remote, tmp_path, "promoter/staging/api")
+        payload = _comment(gh, "/promote prod-eu", "alice", remote)
+        before, replies = _refs(remote), _bot_replies(gh)
+        gh.reset_log()
+
+        result = _bot(run, tmp_path, payload, "--dry-run")
+
+        assert result.exit_code == 0, result.output
+        assert [(c.method, c.path) for c in gh.calls if c.method != "GET"] == []
+        assert _refs(remote) == before and _bot_replies(gh) == replies
+        assert gh.open_pulls() == [] and _reactions(gh, payload) == []
+        out = result.stdout
+        assert "dry run: nothing was pushed, opened or posted; promoter would:" in out
+        assert "push 1 commit(s) to branch promoter/prod-eu/api" in out
+        assert "+    newTag: \"1.4.2\"" in out
+        assert "open a github pull request promoter/prod-eu/api → main: " in out
+        assert "Promote api 1.4.2 → prod-eu" in out
+        assert f"react eyes to comment {payload['comment']['id']} on #1" in out
+        assert "comment on #1:" in out
+
+        data = json.loads(_bot(run, tmp_path, payload, "--dry-run", "-o", "json").stdout)
+        assert data["dry_run"] is True and data["result"]["command"] == "/promote prod-eu"
+        assert [w["action"] for w in data["would"]] == [
+            "add_reaction",
+            "push",
+            "open_pull_request",
+            "comment",
+            "add_reaction",
+        ]
+        # The real run afterwards does exactly that.
+        real = _bot(run, tmp_path, payload)
+        assert real.exit_code == 0, real.output
+        (pr,) = gh.open_pulls()
+        assert pr["title"] == "Promote api 1.4.2 → prod-eu"

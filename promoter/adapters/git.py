@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.core import masking
+from promoter.core.rehearsal import Rehearsal
 from promoter.errors import GitError, InputError
 
 NETWORK_TIMEOUT_S = 600
@@ -104,6 +105,26 @@ class GitRepo:
     def __init__(self, path: Path, env: dict[str, str] | None = None) -> None:
         self.path = path
         self.env = env or {}
+        self.rehearsal: Rehearsal | None = None
+        """Set for --dry-run: pushes become `git push --dry-run` (the remote
+        still judges auth and fast-forwards) and are noted there."""
+
+    def _rehearse(self, branch: str) -> None:
+        """Note what pushing HEAD to `branch` would send: the commits the
+        remote does not have, with their patches."""
+        assert self.rehearsal is not None
+        unpushed = ("HEAD", "--not", "--remotes=origin")
+        subjects = self.out("log", "--format=%h %s", *unpushed).splitlines()
+        patch = self.out("log", "-p", "--no-color", "--format=commit %h %s", *unpushed)
+        self.rehearsal.note(
+            "push",
+            f"push {len(subjects)} commit(s) to branch {branch} "
+            "(git push --dry-run: the remote would accept it)",
+            branch=branch,
+            commit=self.head(),
+            commits=subjects,
+            patch=masking.mask(patch),
+        )
 
     def run(
         self,
@@ -247,15 +268,19 @@ class GitRepo:
         """Force-push HEAD to `branch`, but only if the remote branch is still
         at `expected` (None: must not exist) — never clobber someone's push."""
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        rehearse = ["--dry-run"] if self.rehearsal else []
         self.run(
             "push",
             "--quiet",
+            *rehearse,
             lease,
             "origin",
             f"HEAD:refs/heads/{branch}",
             timeout=NETWORK_TIMEOUT_S,
             doing=f"pushing branch {branch!r}",
         )
+        if self.rehearsal:
+            self._rehearse(branch)
 
     def current_branch(self) -> str:
         return self.out("rev-parse", "--abbrev-ref", "HEAD")
@@ -290,15 +315,19 @@ class GitRepo:
         """Push HEAD to `branch`. None when it landed; git's verdict when it
         was rejected because the branch moved (the caller may retry); any
         other failure raises GitError."""
+        rehearse = ["--dry-run"] if self.rehearsal else []
         status, out, err = self.run(
             "push",
             "--porcelain",
+            *rehearse,
             "origin",
             f"HEAD:refs/heads/{branch}",
             timeout=NETWORK_TIMEOUT_S,
             check=False,
         )
         if status == 0:
+            if self.rehearsal:
+                self._rehearse(branch)
             return None
         race = _RACE.search(out)
         if race:

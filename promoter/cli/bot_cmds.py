@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 import click
 
 from promoter.adapters.http.webhook_auth import DEFAULT_MAX_BODY
-from promoter.cli.options import API_URL_OPTION, LOG_FORMAT_OPTION, OUTPUT_OPTION, forge_option
+from promoter.cli.options import (
+    API_URL_OPTION,
+    DRY_RUN_OPTION,
+    LOG_FORMAT_OPTION,
+    OUTPUT_OPTION,
+    forge_option,
+)
 from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.errors import InputError
 
@@ -72,6 +78,7 @@ def _show(result: BotResult, output: str) -> None:
 @click.option("--repo-url", "repo_url", help="Clone URL (default: the one the payload names).")
 @API_URL_OPTION
 @ALLOW_TEAM
+@DRY_RUN_OPTION
 @OUTPUT_OPTION
 def bot_cmd(
     event_file: Path | None,
@@ -80,12 +87,14 @@ def bot_cmd(
     repo_url: str | None,
     api_url: str | None,
     allow_teams: tuple[str, ...],
+    dry_run: bool,
     output: str,
 ) -> None:
     """Act on one forge event: a `/promote`, `/rollback`, `/check` or `/diff`
     comment on a promoter pull request, or a pull request opened or pushed
     to (which runs the check). Exit 0 when handled or ignored."""
     from promoter.core.chatops.events import Ignored, parse_event
+    from promoter.core.rehearsal import Rehearsal
     from promoter.workflows.bot import BotResult, run_event
 
     environ = dict(os.environ)
@@ -97,13 +106,25 @@ def bot_cmd(
     parsed = parse_event(
         payload, forge=forge, event_name=event_name or environ.get("GITHUB_EVENT_NAME") or None
     )
+    rehearsal = Rehearsal() if dry_run else None
     if isinstance(parsed, Ignored):
         result = BotResult("payload", "ignored", reason=parsed.reason)
     else:
         result = run_event(
-            parsed, environ=environ, repo_url=repo_url, api_url=api_url, allow_teams=allow_teams
+            parsed,
+            environ=environ,
+            repo_url=repo_url,
+            api_url=api_url,
+            allow_teams=allow_teams,
+            rehearsal=rehearsal,
         )
-    _show(result, output)
+    if rehearsal is None:
+        _show(result, output)
+    elif output == "json":
+        emit_json(rehearsal.to_json(result.to_json()))
+    else:
+        _show(result, output)
+        emit(rehearsal.text())
 
 
 @click.command("serve")

@@ -7,9 +7,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, forge_option, version_options
-from promoter.cli.output import changes_json, emit, emit_json
+from promoter.cli.options import (
+    API_URL_OPTION,
+    DRY_RUN_OPTION,
+    OUTPUT_OPTION,
+    forge_for,
+    forge_option,
+    version_options,
+)
+from promoter.cli.output import changes_json, emit_result
 from promoter.core.commit_messages import DEFAULT_MESSAGE
+from promoter.core.rehearsal import Rehearsal
 
 if TYPE_CHECKING:
     from promoter.core.config.model import Config
@@ -50,6 +58,7 @@ if TYPE_CHECKING:
 )
 @forge_option("Code host for environments with `mode: pull-request` (default: detected).")
 @API_URL_OPTION
+@DRY_RUN_OPTION
 @OUTPUT_OPTION
 def bump_cmd(
     env: str,
@@ -69,11 +78,11 @@ def bump_cmd(
     resolve_digest: bool,
     forge: str | None,
     api_url: str | None,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Clone only what is needed, set the image, commit with trailers, push;
     retries by re-applying the edit when the branch moved."""
-    from promoter.adapters.forges import make_forge_for
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.bump import BumpRequest, TagQuery, bump
 
@@ -91,30 +100,32 @@ def bump_cmd(
         query=query,
     )
     environ = dict(os.environ)
+    rehearsal = Rehearsal() if dry_run else None
 
-    def forge_for(config: Config) -> Forge:
-        return make_forge_for(config, forge, repo_url, api_url, environ)
+    def the_forge(config: Config) -> Forge:
+        return forge_for(config, forge, repo_url, api_url, environ, rehearsal)
 
-    result = bump(request, environ, forge=forge_for)
-    if output == "json":
-        emit_json(
-            {
-                "service": result.service,
-                "env": result.env,
-                "branch": result.branch,
-                "commit": result.commit,
-                "attempts": result.attempts,
-                "changed": changes_json(result.changes),
-                "pull_request": result.proposal.to_json() if result.proposal else None,
-            }
-        )
-    elif result.proposal is not None:
-        emit(describe_proposal(result.proposal))
-    elif result.commit:
-        new = result.changes[0].new if result.changes else ""
-        emit(
-            f"pushed {result.commit[:12]} to {result.branch}: {result.service} → {new} "
-            f"in {result.env} ({len(result.changes)} reference(s), attempt {result.attempts})"
-        )
-    else:
-        emit(f"{result.service} in {result.env} already runs that version; nothing to commit")
+    result = bump(request, environ, forge=the_forge, rehearsal=rehearsal)
+    data = {
+        "service": result.service,
+        "env": result.env,
+        "branch": result.branch,
+        "commit": result.commit,
+        "attempts": result.attempts,
+        "changed": changes_json(result.changes),
+        "pull_request": result.proposal.to_json() if result.proposal else None,
+    }
+
+    def text() -> str:
+        if result.proposal is not None:
+            return describe_proposal(result.proposal)
+        if result.commit:
+            new = result.changes[0].new if result.changes else ""
+            return (
+                f"pushed {result.commit[:12]} to {result.branch}: {result.service} → {new} "
+                f"in {result.env} ({len(result.changes)} reference(s), "
+                f"attempt {result.attempts})"
+            )
+        return f"{result.service} in {result.env} already runs that version; nothing to commit"
+
+    emit_result(data, text, output, rehearsal)

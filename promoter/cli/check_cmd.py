@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
-from promoter.cli.output import emit, emit_json
+from promoter.cli.options import (
+    API_URL_OPTION,
+    DRY_RUN_OPTION,
+    OUTPUT_OPTION,
+    REPO_OPTION,
+    forge_for,
+    forge_option,
+)
+from promoter.cli.output import emit, emit_result
+from promoter.core.rehearsal import Rehearsal
 from promoter.errors import ExitCode, InputError
 
 
@@ -26,6 +34,7 @@ from promoter.errors import ExitCode, InputError
 @REPO_OPTION
 @forge_option("Code host.")
 @API_URL_OPTION
+@DRY_RUN_OPTION
 @OUTPUT_OPTION
 def check_cmd(
     pr: int | None,
@@ -36,17 +45,20 @@ def check_cmd(
     repo: Path,
     forge: str | None,
     api_url: str | None,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Evaluate the target environment's policies. With --pr: set the
     `promoter/policy` status on the PR's head and update its sticky comment.
     Exit 1 when a rule fails (or could not be checked)."""
-    from promoter.adapters.forges import make_forge_for
     from promoter.core.policy.report import text as report_text
     from promoter.workflows.check import check_local, check_pr, registry_client
     from promoter.workflows.workspace import origin_url, workspace
 
     environ = dict(os.environ)
+    rehearsal = Rehearsal() if dry_run else None
+    if dry_run and pr is None:
+        raise InputError("--dry-run is for --pr: a local check (--from/--to) writes nothing anyway")
     if pr is not None:
         if source or target:
             raise InputError("--pr reads source and target from the PR; drop --from/--to")
@@ -56,8 +68,8 @@ def check_cmd(
                 "are always counted"
             )
         url = repo_url or origin_url(repo)
-        with workspace(url, environ) as ws:
-            host = make_forge_for(ws.config, forge, url, api_url, environ)
+        with workspace(url, environ, rehearsal=rehearsal) as ws:
+            host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
             result = check_pr(ws, host, pr, registry=registry_client)
         report, items = result.checked.report, result.checked.items
         extra = {"pull_request": pr, "state": result.state}
@@ -68,9 +80,9 @@ def check_cmd(
             repo, source, target, registry=registry_client, require_approvals=require_approvals
         )
         report, items, extra = checked.report, checked.items, {}
-    if output == "json":
-        emit_json({**report.to_json(), **extra, "items": [i.to_json() for i in items]})
-    else:
+    data = {**report.to_json(), **extra, "items": [i.to_json() for i in items]}
+    if rehearsal is not None and output == "text":
         emit(report_text(report).rstrip())
+    emit_result(data, lambda: report_text(report).rstrip(), output, rehearsal)
     if not report.passed:
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))

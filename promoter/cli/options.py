@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from promoter.core.config.model import Config
+    from promoter.core.forge import Forge
+    from promoter.core.rehearsal import Rehearsal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +40,13 @@ REPO_OPTION = click.option(
     callback=_config_root,
     help="Working tree (a clone) of the environment repository; promoter.yaml is "
     "looked for there, then in its parents up to the git root.",
+)
+
+DRY_RUN_OPTION = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Do everything but write: print what would be pushed, opened, commented or set. "
+    "Git and the forge are still read; pushes are checked with `git push --dry-run`.",
 )
 
 LOG_FORMAT_OPTION = click.option(
@@ -75,3 +87,23 @@ def version_options(f: F) -> F:
     ):
         f = option(f)
     return f
+
+
+def forge_for(
+    config: Config,
+    forge: str | None,
+    url: str,
+    api_url: str | None,
+    environ: Mapping[str, str],
+    rehearsal: Rehearsal | None,
+) -> Forge:
+    """The repository's forge; under --dry-run one that reads the real forge
+    and only notes its writes."""
+    from promoter.adapters.forges import make_forge_for
+
+    host = make_forge_for(config, forge, url, api_url, dict(environ))
+    if rehearsal is None:
+        return host
+    from promoter.adapters.forges.rehearsal import RehearsalForge
+
+    return RehearsalForge(host, rehearsal)

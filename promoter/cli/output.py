@@ -13,7 +13,10 @@ import click
 from promoter.core import masking
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from promoter.core.edit.model import Change
+    from promoter.core.rehearsal import Rehearsal
 
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -62,6 +65,22 @@ def emit_json(data: object) -> None:
 
 def emit(text: str, *, err: bool = False) -> None:
     click.echo(masking.mask(text), err=err)
+
+
+def emit_result(
+    data: object, text: Callable[[], str], output: str, rehearsal: Rehearsal | None
+) -> None:
+    """A command's result; under --dry-run, what it would have written (JSON:
+    `{"dry_run": true, "would": [...], "result": <the usual output>}`)."""
+    if rehearsal is not None:
+        if output == "json":
+            emit_json(rehearsal.to_json(data))
+        else:
+            emit(rehearsal.text())
+    elif output == "json":
+        emit_json(data)
+    else:
+        emit(text())
 
 
 def changes_json(changes: Iterable[Change]) -> list[dict[str, object]]:

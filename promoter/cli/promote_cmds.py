@@ -7,9 +7,17 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import API_URL_OPTION, OUTPUT_OPTION, REPO_OPTION, forge_option
-from promoter.cli.output import emit, emit_json
+from promoter.cli.options import (
+    API_URL_OPTION,
+    DRY_RUN_OPTION,
+    OUTPUT_OPTION,
+    REPO_OPTION,
+    forge_for,
+    forge_option,
+)
+from promoter.cli.output import emit, emit_json, emit_result
 from promoter.core.masking import strip_credentials
+from promoter.core.rehearsal import Rehearsal
 from promoter.errors import InputError
 
 REPO_URL = click.option("--repo-url", "repo_url", help="Environment repository URL.")
@@ -88,6 +96,7 @@ def plan_cmd(
 @FORGE
 @API_URL_OPTION
 @click.option("--draft", is_flag=True, help="Open the pull requests as drafts.")
+@DRY_RUN_OPTION
 @OUTPUT_OPTION
 def promote_cmd(
     source: str,
@@ -99,23 +108,26 @@ def promote_cmd(
     forge: str | None,
     api_url: str | None,
     draft: bool,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Open or update one pull/merge request per target environment."""
-    from promoter.adapters.forges import make_forge_for
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.promote import PromoteRequest, promote
     from promoter.workflows.workspace import workspace
 
     url = _url(repo_url, repo)
     environ = dict(os.environ)
-    with workspace(url, environ) as ws:
-        host = make_forge_for(ws.config, forge, url, api_url, environ)
+    rehearsal = Rehearsal() if dry_run else None
+    with workspace(url, environ, rehearsal=rehearsal) as ws:
+        host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
         results = promote(ws, host, PromoteRequest(source, targets, services, all_, draft))
-    if output == "json":
-        emit_json([r.to_json() for r in results])
-    else:
-        emit("\n".join(describe_proposal(r) for r in results))
+    emit_result(
+        [r.to_json() for r in results],
+        lambda: "\n".join(describe_proposal(r) for r in results),
+        output,
+        rehearsal,
+    )
 
 
 @click.command("rollback")
@@ -126,6 +138,7 @@ def promote_cmd(
 @REPO_DIR
 @FORGE
 @API_URL_OPTION
+@DRY_RUN_OPTION
 @OUTPUT_OPTION
 def rollback_cmd(
     env: str,
@@ -135,23 +148,21 @@ def rollback_cmd(
     repo: Path | None,
     forge: str | None,
     api_url: str | None,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Open a pull request putting a service back to an earlier version."""
-    from promoter.adapters.forges import make_forge_for
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.rollback import rollback
     from promoter.workflows.workspace import workspace
 
     url = _url(repo_url, repo)
     environ = dict(os.environ)
-    with workspace(url, environ) as ws:
-        host = make_forge_for(ws.config, forge, url, api_url, environ)
+    rehearsal = Rehearsal() if dry_run else None
+    with workspace(url, environ, rehearsal=rehearsal) as ws:
+        host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
         result = rollback(ws, host, env, service, to_tag)
-    if output == "json":
-        emit_json(result.to_json())
-    else:
-        emit(describe_proposal(result))
+    emit_result(result.to_json(), lambda: describe_proposal(result), output, rehearsal)
 
 
 @click.command("history")

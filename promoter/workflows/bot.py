@@ -31,6 +31,7 @@ from promoter.core.chatops.commands import Command, parse_command
 from promoter.core.chatops.events import Event
 from promoter.core.forge import Forge, PullRequest, permits
 from promoter.core.pr_records import ProposalRecord, read_record
+from promoter.core.rehearsal import Rehearsal
 from promoter.errors import ForgeError, InputError, PromoterError
 from promoter.workflows.check import Registry, check_pr, registry_client
 from promoter.workflows.promote import PromoteRequest, promote
@@ -331,15 +332,21 @@ def run_event(
     repo_url: str | None = None,
     api_url: str | None = None,
     allow_teams: Iterable[str] = (),
+    rehearsal: Rehearsal | None = None,
 ) -> BotResult:
     """Handle `event` against the repository at `repo_url` (default: the
-    clone URL the event names)."""
+    clone URL the event names). With a `rehearsal` (--dry-run) the forge and
+    git are read, and what would be written is noted there instead."""
     url = repo_url or event.repo_url
     forge = forge_for(event, url, api_url, environ)
+    if rehearsal is not None:
+        from promoter.adapters.forges.rehearsal import RehearsalForge
+
+        forge = RehearsalForge(forge, rehearsal)
     return handle(
         event,
         forge=forge,
-        workspace_factory=lambda: workspace(url, environ),
+        workspace_factory=lambda: workspace(url, environ, rehearsal=rehearsal),
         registry=registry_client,
         allow_teams=tuple(allow_teams),
     )

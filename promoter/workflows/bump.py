@@ -28,6 +28,7 @@ from promoter.core.forge import Forge
 from promoter.core.images import ImageRef, parse_reference, validate_digest, validate_tag
 from promoter.core.plans import PlanItem, same_version
 from promoter.core.pr_records import ProposalResult
+from promoter.core.rehearsal import Rehearsal
 from promoter.core.service_choice import needed, resolve_service
 from promoter.core.tag_selection import select_latest
 from promoter.errors import GitError, InputError, PushConflictError
@@ -123,7 +124,10 @@ def bump(
     sleep: Callable[[float], None] = time.sleep,
     forge: ForgeFactory | None = None,
     registry: Callable[[], Registry] | None = None,
+    rehearsal: Rehearsal | None = None,
 ) -> BumpResult:
+    """`rehearsal` (--dry-run): everything but the push, which is only
+    rehearsed and noted there."""
     request.check()
     env_vars = auth_environment(request.repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
@@ -137,6 +141,7 @@ def bump(
             sparse=[f"/{name}" for name in CONFIG_FILENAMES],
             env=env_vars,
         )
+        repo.rehearsal = rehearsal
         config = load_config(workdir, shown_as=shown, services=services, images=images)
         environment = config.environment(request.env)
         if request.query.latest or request.query.resolve_digest:

@@ -14,6 +14,7 @@ from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.core import masking
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
+from promoter.core.rehearsal import Rehearsal
 from promoter.errors import GitError, InputError
 
 DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
@@ -36,10 +37,14 @@ class Workspace:
 
 @contextmanager
 def workspace(
-    repo_url: str, environ: Mapping[str, str], identity: Identity = DEFAULT_IDENTITY
+    repo_url: str,
+    environ: Mapping[str, str],
+    identity: Identity = DEFAULT_IDENTITY,
+    rehearsal: Rehearsal | None = None,
 ) -> Iterator[Workspace]:
     """A blob-less clone with full commit history (history feeds provenance
-    and rollback) and only promoter.yaml checked out."""
+    and rollback) and only promoter.yaml checked out. With a `rehearsal`
+    (--dry-run) its pushes are only rehearsed."""
     env_vars = auth_environment(repo_url, dict(environ))
     with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:
         root = Path(tmp) / "repo"
@@ -51,6 +56,7 @@ def workspace(
             env=env_vars,
             shallow=False,
         )
+        repo.rehearsal = rehearsal
         shown = masking.strip_credentials(repo_url)[0]
         config = load_config(root, shown_as=shown)
         yield Workspace(repo, root, config, repo.current_branch(), identity, environ)
