@@ -8,6 +8,7 @@ environment variables of the child process, so they never land in
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import re
 import signal
@@ -18,6 +19,8 @@ from pathlib import Path
 from promoter.core import masking
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import GitError, InputError
+
+log = logging.getLogger("promoter.git")
 
 NETWORK_TIMEOUT_S = 600
 STOP_GRACE_S = 1.0
@@ -133,6 +136,8 @@ class GitRepo:
         check: bool = True,
         doing: str | None = None,
     ) -> tuple[int, str, str]:
+        # -v: the subcommand and its operands (options are noise here).
+        log.info("git %s", " ".join(a for a in args[:8] if not a.startswith("-")))
         status, out, err = _execute(self.path, args, self.env, timeout)
         text, errors = _decode(out), _decode(err)
         if check and status != 0:

@@ -9,6 +9,7 @@ import click
 
 from promoter import __version__
 from promoter.cli.group import PromoterGroup
+from promoter.cli.options import common_options
 
 COMMANDS = {
     "config": "promoter.cli.config_cmd:config_group",
@@ -24,6 +25,7 @@ COMMANDS = {
     "serve": "promoter.cli.bot_cmds:serve_cmd",
     "agent": "promoter.cli.agent_cmds:agent_cmd",
     "diff": "promoter.cli.agent_cmds:diff_cmd",
+    "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""
 
@@ -45,6 +47,9 @@ def cli() -> None:
     8 apply failure; 9 health timeout;
     70 internal error; 130 interrupted; 143 terminated.
     """
+
+
+cli.params.extend(common_options())
 
 
 def main() -> None:

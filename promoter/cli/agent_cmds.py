@@ -14,6 +14,7 @@ from promoter.cli.options import (
     LOG_FORMAT_OPTION,
     OUTPUT_OPTION,
     REPO_OPTION,
+    complete_environments,
     forge_option,
 )
 from promoter.cli.output import configure_logging, emit, emit_json
@@ -41,7 +42,13 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
 def _cluster_options(f: F) -> F:
     for option in reversed(
         [
-            click.option("--env", "env", required=True, help="Environment to apply, e.g. dev."),
+            click.option(
+                "--env",
+                "env",
+                required=True,
+                help="Environment to apply, e.g. dev.",
+                shell_complete=complete_environments,
+            ),
             click.option(
                 "--path",
                 "paths",

@@ -12,18 +12,29 @@ from promoter.cli.options import (
     DRY_RUN_OPTION,
     OUTPUT_OPTION,
     REPO_OPTION,
+    complete_environments,
     forge_for,
     forge_option,
 )
-from promoter.cli.output import emit, emit_result
+from promoter.cli.output import emit, emit_result, verdict_colored
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import ExitCode, InputError
 
 
 @click.command("check")
 @click.option("--pr", "pr", type=int, help="Check this pull/merge request (number).")
-@click.option("--from", "source", help="Local check: source environment.")
-@click.option("--to", "target", help="Local check: target environment.")
+@click.option(
+    "--from",
+    "source",
+    help="Local check: source environment.",
+    shell_complete=complete_environments,
+)
+@click.option(
+    "--to",
+    "target",
+    help="Local check: target environment.",
+    shell_complete=complete_environments,
+)
 @click.option(
     "--require-approvals",
     is_flag=True,
@@ -81,8 +92,9 @@ def check_cmd(
         )
         report, items, extra = checked.report, checked.items, {}
     data = {**report.to_json(), **extra, "items": [i.to_json() for i in items]}
+    shown = verdict_colored(report_text(report).rstrip())
     if rehearsal is not None and output == "text":
-        emit(report_text(report).rstrip())
-    emit_result(data, lambda: report_text(report).rstrip(), output, rehearsal)
+        emit(shown)
+    emit_result(data, lambda: shown, output, rehearsal)
     if not report.passed:
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))

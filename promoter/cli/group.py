@@ -5,6 +5,7 @@ promoter's errors to messages and exit codes."""
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -30,6 +31,35 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _color(ctx: click.Context | None) -> bool | None:
+    """False when NO_COLOR is set (https://no-color.org) or --no-color was
+    given; else None: click colours only a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return False if ctx is not None and ctx.find_root().color is False else None
+
+
+def _error_lines(message: str, hint: str) -> str:
+    return (
+        click.style("error:", fg="red", bold=True)
+        + f" {message}\n  "
+        + click.style("hint:", fg="cyan")
+        + f" {hint}"
+    )
+
+
+def _with_common_options(command: click.Command) -> None:
+    """-v and --no-color on `command` and, for a group, on its commands."""
+    from promoter.cli.options import common_options
+
+    names = {name for p in command.params for name in p.opts}
+    if "--verbose" not in names:
+        command.params.extend(common_options())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_common_options(sub)
+
+
 class PromoterGroup(click.Group):
     """`lazy_commands` maps a command name to "module:attribute"; the module
     is imported the first time click asks for that command (to run it, or
@@ -48,6 +78,7 @@ class PromoterGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attribute)
             if not isinstance(command, click.Command):  # a wrong table entry is our bug
                 raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            _with_common_options(command)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
 
@@ -67,9 +98,10 @@ class PromoterGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.ClickException as err:
-            where = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else ""
+            ctx = err.ctx if isinstance(err, click.UsageError) else None
+            where = ctx.command_path if ctx else ""
             hint = f"see `{where or 'promoter'} --help` for the options"
-            click.echo(f"error: {err.format_message()}\n  hint: {hint}", err=True)
+            click.echo(_error_lines(err.format_message(), hint), err=True, color=_color(ctx))
             sys.exit(err.exit_code)
         except click.exceptions.Abort:  # Ctrl-C while click itself was reading input
             click.echo("interrupted", err=True)
@@ -88,7 +120,9 @@ class PromoterGroup(click.Group):
         except PromoterError as err:
             hint = err.hint or err.default_hint
             click.echo(
-                f"error: {masking.mask(err.message)}\n  hint: {masking.mask(hint)}", err=True
+                _error_lines(masking.mask(err.message), masking.mask(hint)),
+                err=True,
+                color=_color(ctx),
             )
             raise click.exceptions.Exit(int(err.exit_code)) from None
         except KeyboardInterrupt:

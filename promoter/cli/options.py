@@ -15,6 +15,30 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _names(ctx: click.Context, incomplete: str, kind: str) -> list[str]:
+    """Environment or service names from promoter.yaml (of --repo, else the
+    current directory upwards), for TAB; nothing when it cannot be read."""
+    from promoter.core.config.loader import find_config_root, load_config
+    from promoter.errors import PromoterError
+
+    repo = ctx.params.get("repo") or "."
+    try:
+        config = load_config(find_config_root(repo))
+    except (PromoterError, OSError):
+        return []
+    found = config.environments if kind == "environment" else config.services
+    return [item.name for item in found if item.name.startswith(incomplete)]
+
+
+def complete_environments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _names(ctx, incomplete, "environment")
+
+
+def complete_services(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _names(ctx, incomplete, "service")
+
+
 OUTPUT_OPTION = click.option(
     "--output",
     "-o",
@@ -73,8 +97,19 @@ def version_options(f: F) -> F:
     """--env, --service, --tag, --digest, --image: which version goes where."""
     for option in reversed(
         [
-            click.option("--env", "env", required=True, help="Environment to change, e.g. dev."),
-            click.option("--service", "service", help="Service name from promoter.yaml."),
+            click.option(
+                "--env",
+                "env",
+                required=True,
+                help="Environment to change, e.g. dev.",
+                shell_complete=complete_environments,
+            ),
+            click.option(
+                "--service",
+                "service",
+                help="Service name from promoter.yaml.",
+                shell_complete=complete_services,
+            ),
             click.option("--tag", "tag", help="New image tag, e.g. 1.4.2."),
             click.option("--digest", "digest", help="Pin this digest too (sha256:…)."),
             click.option(
@@ -107,3 +142,40 @@ def forge_for(
     from promoter.adapters.forges.rehearsal import RehearsalForge
 
     return RehearsalForge(host, rehearsal)
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        import logging
+
+        from promoter.cli.output import configure_verbose
+
+        configure_verbose(logging.INFO if value == 1 else logging.DEBUG)
+
+
+def _no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.color = ctx.find_root().color = False
+
+
+def common_options() -> list[click.Parameter]:
+    """`-v` and `--no-color`, on the group and on every command (both
+    `promoter -v bump` and `promoter bump -v` work)."""
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_verbosity,
+            help="Say what promoter is doing (git commands, API requests) on stderr; -vv for more.",
+        ),
+        click.Option(
+            ["--no-color"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_no_color,
+            help="No colour (also when NO_COLOR is set or output is not a terminal).",
+        ),
+    ]

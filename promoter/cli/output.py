@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,15 @@ def setup_logging() -> None:
         root.setLevel(logging.WARNING)
 
 
+def configure_verbose(level: int) -> None:
+    """-v: promoter's log lines at `level` on stderr, `promoter.git: git fetch origin`."""
+    setup_logging()
+    root = logging.getLogger("promoter")
+    root.setLevel(level)
+    for handler in root.handlers:
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+
 def configure_logging(fmt: str, level: int) -> None:
     """Switch promoter's log handler to `fmt` ("text" or "json") at `level`."""
     root = logging.getLogger("promoter")
@@ -64,7 +74,17 @@ def emit_json(data: object) -> None:
 
 
 def emit(text: str, *, err: bool = False) -> None:
-    click.echo(masking.mask(text), err=err)
+    # click strips styles when the stream is not a terminal or --no-color
+    # was given; NO_COLOR (https://no-color.org) turns them off everywhere.
+    click.echo(masking.mask(text), err=err, color=False if os.environ.get("NO_COLOR") else None)
+
+
+def verdict_colored(text: str) -> str:
+    """A check report with its last line (`pass: …` / `fail: …`) in colour."""
+    head, _, last = text.rpartition("\n")
+    colour = "green" if last.startswith("pass:") else "red" if last.startswith("fail:") else None
+    styled = click.style(last, fg=colour, bold=True) if colour else last
+    return f"{head}\n{styled}" if head else styled
 
 
 def emit_result(

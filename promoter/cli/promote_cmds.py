@@ -12,6 +12,8 @@ from promoter.cli.options import (
     DRY_RUN_OPTION,
     OUTPUT_OPTION,
     REPO_OPTION,
+    complete_environments,
+    complete_services,
     forge_for,
     forge_option,
 )
@@ -43,9 +45,27 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
 
 
 @click.command("plan")
-@click.option("--from", "source", required=True, help="Source environment.")
-@click.option("--to", "target", required=True, help="Target environment.")
-@click.option("--service", "services", multiple=True, help="Only these services (repeatable).")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="Source environment.",
+    shell_complete=complete_environments,
+)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="Target environment.",
+    shell_complete=complete_environments,
+)
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    help="Only these services (repeatable).",
+    shell_complete=complete_services,
+)
 @REPO_URL
 @REPO_OPTION
 @OUTPUT_OPTION
@@ -81,15 +101,28 @@ def plan_cmd(
 
 
 @click.command("promote")
-@click.option("--from", "source", required=True, help="Source environment.")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="Source environment.",
+    shell_complete=complete_environments,
+)
 @click.option(
     "--to",
     "targets",
     required=True,
     multiple=True,
     help="Target environment (repeatable: fan-out).",
+    shell_complete=complete_environments,
 )
-@click.option("--service", "services", multiple=True, help="Services to promote (repeatable).")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    help="Services to promote (repeatable).",
+    shell_complete=complete_services,
+)
 @click.option("--all", "all_", is_flag=True, help="Promote every service that differs.")
 @REPO_URL
 @REPO_DIR
@@ -131,8 +164,20 @@ def promote_cmd(
 
 
 @click.command("rollback")
-@click.option("--env", "env", required=True, help="Environment to roll back.")
-@click.option("--service", "service", required=True, help="Service to roll back.")
+@click.option(
+    "--env",
+    "env",
+    required=True,
+    help="Environment to roll back.",
+    shell_complete=complete_environments,
+)
+@click.option(
+    "--service",
+    "service",
+    required=True,
+    help="Service to roll back.",
+    shell_complete=complete_services,
+)
 @click.option("--to", "to_tag", help="Tag to go back to (default: the previous version).")
 @REPO_URL
 @REPO_DIR
@@ -166,8 +211,10 @@ def rollback_cmd(
 
 
 @click.command("history")
-@click.option("--env", "env", required=True, help="Environment.")
-@click.option("--service", "service", help="Only this service.")
+@click.option(
+    "--env", "env", required=True, help="Environment.", shell_complete=complete_environments
+)
+@click.option("--service", "service", help="Only this service.", shell_complete=complete_services)
 @REPO_URL
 @REPO_OPTION
 @OUTPUT_OPTION

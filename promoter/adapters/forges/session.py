@@ -16,6 +16,7 @@ instead of hanging a CI job.
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,14 @@ import requests
 from promoter import USER_AGENT
 from promoter.core import masking
 from promoter.errors import ForgeError
+
+log = logging.getLogger("promoter.forge")
+
+
+def _no_query(url: str | None) -> str:
+    """The URL for a log line: no query (it can carry tokens or paging noise)."""
+    return (url or "").split("?", 1)[0]
+
 
 # Module-level so tests (and the lead's end-to-end tests) can patch them:
 # monkeypatch.setattr(promoter.adapters.forges.session, "sleep", fake_sleep).
@@ -139,6 +148,9 @@ class ForgeSession(requests.Session):
             self.request_count += 1
             try:
                 response = super().send(request, **kwargs)
+                log.info(
+                    "%s %s -> %s", request.method, _no_query(request.url), response.status_code
+                )
             except (requests.ConnectionError, requests.Timeout) as err:
                 retryable = not isinstance(err, requests.ReadTimeout) or (
                     (request.method or "GET").upper() in _IDEMPOTENT
