@@ -813,7 +813,7 @@ def test_dry_run_decides_as_the_real_run_and_writes_nothing(run, tmp_path) -> No
         out = result.stdout
         assert "dry run: nothing was pushed, opened or posted; promoter would:" in out
         assert "push 1 commit(s) to branch promoter/prod-eu/api" in out
-        assert "+    newTag: \"1.4.2\"" in out
+        assert '+    newTag: "1.4.2"' in out
         assert "open a github pull request promoter/prod-eu/api → main: " in out
         assert "Promote api 1.4.2 → prod-eu" in out
         assert f"react eyes to comment {payload['comment']['id']} on #1" in out

@@ -157,7 +157,7 @@ def test_config_validate_ok(run, env_repo: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == (
         f"{env_repo / 'promoter.yaml'}: OK (4 environments, 3 services, "
-        "12 paths with their images)\n"
+        "12 paths checked)\n"
     )
 
 
@@ -436,3 +436,16 @@ def test_configured_path_through_a_symlink_is_refused(run, env_repo: Path) -> No
     assert result.exit_code == 2
     assert "symbolic link" in result.stderr
     assert snapshot(env_repo) == before
+
+
+def test_config_validate_counts_in_words(run, tmp_path: Path) -> None:
+    """`1 environment, 1 service`, not `1 services` (the docs' example)."""
+    (tmp_path / "promoter.yaml").write_text(
+        "version: 1\nenvironments:\n  - name: dev\nservices:\n"
+        "  - name: api\n    image: ghcr.io/acme/api\n    path: dev/api.yaml\n"
+    )
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "api.yaml").write_text("image: ghcr.io/acme/api:1.0.0\n")
+    result = run("config", "validate", "--repo", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(": OK (1 environment, 1 service, 1 path checked)\n")

@@ -53,6 +53,7 @@ def _cluster_options(f: F) -> F:
                 "--path",
                 "paths",
                 multiple=True,
+                metavar="PATH",
                 help="Render this repository path instead of the services' paths (repeatable).",
             ),
             click.option(
@@ -63,6 +64,7 @@ def _cluster_options(f: F) -> F:
             click.option("--context", help="Kubeconfig context (default: the current one)."),
             click.option(
                 "--inventory-namespace",
+                metavar="NAMESPACE",
                 help="Namespace of the inventory ConfigMap (default: the context's / pod's).",
             ),
         ]
@@ -80,13 +82,20 @@ def _cluster_options(f: F) -> F:
 @click.option(
     "--interval",
     default="1m",
+    metavar="DURATION",
     show_default=True,
     callback=_seconds,
     help="How often to poll the branch and reconcile (30s, 5m, 1h).",
 )
 @click.option("--once", is_flag=True, help="One round, then exit (non-zero on failure).")
 @click.option("--dry-run", is_flag=True, help="Dry-run apply only; report what prune would do.")
-@click.option("--self-heal/--no-self-heal", default=True, show_default=True)
+@click.option(
+    "--self-heal/--no-self-heal",
+    default=True,
+    show_default=True,
+    help="Put back objects changed or deleted in the cluster between commits (drift), "
+    "or only report them.",
+)
 @click.option(
     "--force-conflicts/--no-force-conflicts",
     default=True,
@@ -103,6 +112,7 @@ def _cluster_options(f: F) -> F:
 @click.option(
     "--health-timeout",
     default="5m",
+    metavar="DURATION",
     show_default=True,
     callback=_seconds,
     help="How long to wait for applied objects to become healthy (0: check once).",
@@ -112,7 +122,13 @@ def _cluster_options(f: F) -> F:
     type=click.IntRange(0, 65535),
     help="Serve /metrics, /healthz, /status and POST /trigger on this port.",
 )
-@click.option("--metrics-host", default="0.0.0.0", show_default=True)
+@click.option(
+    "--metrics-host",
+    default="0.0.0.0",
+    show_default=True,
+    metavar="HOST",
+    help="Address the --metrics-port server listens on.",
+)
 @click.option(
     "--commit-status/--no-commit-status",
     default=True,

@@ -129,7 +129,13 @@ def bot_cmd(
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on (0: any free port; the log says which).",
+)
 @click.option(
     "--max-body",
     type=click.IntRange(1, 64 * 1024 * 1024),

@@ -45,5 +45,5 @@ def validate_cmd(repo: Path) -> None:
     emit(
         f"{config.file}: OK ({_count(len(config.environments), 'environment')}, "
         f"{_count(len(config.services), 'service')}, "
-        f"{_count(layout.checked, 'path')} with their images)"
+        f"{_count(layout.checked, 'path')} checked)"
     )
