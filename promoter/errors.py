@@ -37,6 +37,9 @@ class ExitCode(IntEnum):
     """Applied, but objects did not become healthy before the timeout."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
+    PIPE_CLOSED = 141
+    """The reader of stdout went away (`promoter status | head -1`), as a
+    process killed by SIGPIPE reports it (128 + 13); nothing is printed."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C / SIGINT (the shell convention, 128 + 2)."""
     TERMINATED = 143

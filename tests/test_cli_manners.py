@@ -153,3 +153,19 @@ def test_verbose_says_what_it_is_doing(remote: Remote) -> None:
         assert "promoter.git: git fetch origin +refs/heads/main" in result.stderr
     quiet = run_process("status", "--repo-url", remote.url)
     assert quiet.returncode == 0 and "promoter.git:" not in quiet.stderr
+
+
+def test_a_closed_pipe_ends_quietly_with_141() -> None:
+    """`promoter … | head -1` when the output is longer than the pipe holds:
+    no traceback, no "internal error", the SIGPIPE exit status."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "completion", "bash"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environ(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before promoter writes
+    err = proc.stderr.read()
+    assert proc.wait(timeout=30) == 141
+    assert err == b""

@@ -12,6 +12,7 @@ from promoter.cli.group import PromoterGroup
 from promoter.cli.options import common_options
 
 COMMANDS = {
+    "init": "promoter.cli.init_cmd:init_cmd",
     "config": "promoter.cli.config_cmd:config_group",
     "set-image": "promoter.cli.set_image_cmd:set_image_cmd",
     "status": "promoter.cli.status_cmd:status_cmd",
@@ -45,7 +46,7 @@ def cli() -> None:
     3 git or remote failure; 4 push kept being rejected;
     5 file not readable or writable; 6 forge API failure; 7 registry failure;
     8 apply failure; 9 health timeout;
-    70 internal error; 130 interrupted; 143 terminated.
+    70 internal error; 130 interrupted; 141 output closed; 143 terminated.
     """
 
 

@@ -125,6 +125,12 @@ class PromoterGroup(click.Group):
                 color=_color(ctx),
             )
             raise click.exceptions.Exit(int(err.exit_code)) from None
+        except BrokenPipeError:
+            # Python would complain again flushing stdout at exit: point it
+            # at /dev/null (the `signal` docs' recipe) and leave quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(int(ExitCode.PIPE_CLOSED)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
