@@ -55,8 +55,8 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/promoter-tests.XXXXXX")
 trap 'echo "failed; pytest temporary files, if any: $scratch" >&2' ERR
 pytest_opts=(-q -o "cache_dir=$VENV/cache/pytest")
 
-python -m ruff check promoter tests benchmarks actions
-python -m ruff format --check promoter tests benchmarks actions
+python -m ruff check promoter tests benchmarks actions scripts
+python -m ruff format --check promoter tests benchmarks actions scripts
 python -m mypy
 python -m pytest "${pytest_opts[@]}" --basetemp "$scratch/main" "$@"
 # The editors and the config loader must agree on both YAML composers.

@@ -156,8 +156,7 @@ def test_config_validate_ok(run, env_repo: Path) -> None:
     result = run("config", "validate", "--repo", str(env_repo))
     assert result.exit_code == 0
     assert result.stdout == (
-        f"{env_repo / 'promoter.yaml'}: OK (4 environments, 3 services, "
-        "12 paths checked)\n"
+        f"{env_repo / 'promoter.yaml'}: OK (4 environments, 3 services, 12 paths checked)\n"
     )
 
 
