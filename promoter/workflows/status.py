@@ -6,12 +6,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from promoter.adapters.snapshots import from_ref
 from promoter.adapters.worktree import Deployed, read_deployed
 from promoter.core.config.model import Config, Service
-from promoter.workflows.workspace import ReadRef, Workspace, read_ref
+
+if TYPE_CHECKING:
+    from promoter.workflows.workspace import ReadRef, Workspace
 
 
 def status_matrix(root: Path, config: Config) -> dict[str, Any]:
@@ -21,6 +22,10 @@ def status_matrix(root: Path, config: Config) -> dict[str, Any]:
 def remote_status(ws: Workspace) -> tuple[dict[str, Any], list[ReadRef]]:
     """The matrix as the remote has it (each environment read from its own
     branch, freshly fetched), and where each environment was read."""
+    # Only here: the local `status` must not pay for git and snapshots.
+    from promoter.adapters.snapshots import from_ref
+    from promoter.workflows.workspace import read_ref
+
     config = ws.config
     services = list(config.services)
     order = config.promotion_order()
