@@ -10,7 +10,8 @@ set -euo pipefail
 # shellcheck source=scripts/venv.sh
 source "$(dirname "$0")/../scripts/venv.sh"
 cd "$PROJECT_ROOT"
-venv_pip_install -e .
+# The extras render the example's Helm-packaged worker (and Jsonnet apps).
+venv_pip_install -e '.[helm,jsonnet]'
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/promoter-quickstart.XXXXXX")
 export PROMOTER_CACHE_DIR="$work/cache"
@@ -37,11 +38,14 @@ echo "== the commit it pushed"
 git -C "$work/view" log -1 --stat --format='%s%n%n%b'
 echo "== promoter status"
 promoter status --repo "$work/view"
+echo "== promoter render --env dev (what the cluster gets: kustomize, plain YAML, the worker's Helm chart)"
+promoter render --repo "$work/view" --env dev > "$work/dev-rendered.yaml"
+grep -E '^(kind|  name|      - image|        image):' "$work/dev-rendered.yaml"
 echo "== promoter plan --from dev --to staging"
 promoter plan --repo "$work/view" --from dev --to staging
 echo "== promoter promote (a plain git remote: pushes the branch, says what to merge)"
 promoter promote --repo-url "file://$work/env.git" --from dev --to staging \
   --service api --forge none
 echo
-echo "environment repository: $work/env.git (working copy: $work/view)"
+echo "environment repository: $work/env.git (working copy: $work/view; dev rendered: $work/dev-rendered.yaml)"
 echo "promoter is installed in: $VENV (run $VENV/bin/promoter, or source $VENV/bin/activate)"

@@ -92,6 +92,13 @@ def test_agent_applies_the_example_repo_then_a_bump(
     assert first.exit_code == 0, first.output
     assert "created apps/Deployment/default/api" in first.output
     assert "created apps/Deployment/default/web" in first.output
+    # worker: its values file rendered with the example's chart by the Helm engine.
+    assert "created apps/Deployment/default/worker" in first.output
+    worker = fake.get_object("apps/v1", "Deployment", "default", "worker")
+    assert worker is not None and worker["spec"]["replicas"] == 2
+    assert worker["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "registry.example.com:5000/team/worker:2.1.0"
+    )
     assert bumped.exit_code == 0, bumped.output
     assert second.exit_code == 0, second.output
     assert "configured apps/Deployment/default/api" in second.output
@@ -471,15 +478,21 @@ def test_deploy_manifests_are_namespace_scoped_and_accepted(fake: FakeKube, tmp_
 def test_what_the_agent_cannot_apply_is_said_and_counted(
     run: Run, fake: FakeKube, tmp_path: Path
 ) -> None:
-    """The bundled example's worker lives in a Helm values file: a plain-YAML
-    render finds no object in it, and the round says so instead of
-    reporting "applied 2 of 2" as if that were everything."""
+    """The bundled example's worker lives in a Helm values file; without its
+    `render: {helm: …}` a plain-YAML render finds no object in it, and the
+    round says so instead of reporting "applied 2 of 2" as if that were
+    everything."""
     import shutil
 
     from tests.conftest import EXAMPLE
 
     repo = tmp_path / "env"
     shutil.copytree(EXAMPLE, repo)
+    config = repo / "promoter.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text(
+        "".join(line for line in lines if "render:" not in line and "helm:" not in line)
+    )
     kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
     result = run("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
     assert result.exit_code == 0, result.output
@@ -499,3 +512,27 @@ def test_what_the_agent_cannot_apply_is_said_and_counted(
     )
     (entry,) = json.loads(as_json.stdout)["not_applied"]
     assert entry["path"] == "deploy/dev/worker-values.yaml"
+
+
+def test_a_broken_chart_stops_the_round_before_anything_is_applied(
+    run: Run, fake: FakeKube, env_repo: Path, tmp_path: Path
+) -> None:
+    """The example's worker renders through its Helm chart. A template that
+    fails is Helm's message and exit 8, and neither the other services nor
+    a prune happen: nothing is half-applied."""
+    pytest.importorskip("helm_python", reason="pip install 'promoter[helm]'")
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("agent", "--env", "dev", "--repo", str(env_repo), "--kubeconfig", kubeconfig, "--once")
+    first = run(*base)
+    assert first.exit_code == 0, first.output
+    applied = fake.count("apply", "deployments", field_manager="promoter")
+
+    (env_repo / "charts/worker/templates/broken.yaml").write_text("x: {{ .Values.no.such }}\n")
+    (env_repo / "apps/web/overlays/dev/deployment.yaml").unlink()  # would be pruned
+    broken = run(*base)
+
+    assert broken.exit_code == ExitCode.APPLY, broken.output
+    assert "helm could not render charts/worker" in broken.output
+    assert "worker/templates/broken.yaml:1" in broken.output
+    assert fake.count("apply", "deployments", field_manager="promoter") == applied
+    assert fake.get_object("apps/v1", "Deployment", "default", "web") is not None

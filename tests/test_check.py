@@ -365,3 +365,25 @@ def test_healthy_upstream_reads_the_appliers_status(run, tmp_path, applied, exit
             r for r in json.loads(result.stdout)["results"] if r["rule"] == "healthy-upstream"
         ]
         assert [r["status"] for r in upstream] == ["fail" if applied == "failure" else "pass"]
+
+
+def test_a_helm_values_bump_shows_as_the_rendered_image_change(run, tmp_path) -> None:
+    """The example's worker is a values file rendered with its chart: the
+    sticky comment shows the Deployment's image changing, not only the
+    values line."""
+    pytest.importorskip("helm_python", reason="pip install 'promoter[helm]'")
+    remote = _remote(tmp_path, GITHUB)
+    _bump(run, remote, "worker", "2.2.0")
+    env = {"GITHUB_TOKEN": TOKEN}
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        promote = ("promote", "--repo-url", remote.url, "--from", "dev", "--to", "staging")
+        opened = run(*promote, "--service", "worker", env=env)
+        assert opened.exit_code == 0, opened.output
+        (pr,) = gh.open_pulls("main")
+        result = run("check", "--repo-url", remote.url, "--pr", str(pr["number"]), env=env)
+        assert result.exit_code == 0, result.output
+        (comment,) = gh.comments[pr["number"]]
+        body = comment["body"]
+        assert "apps/Deployment//worker" in body
+        assert "-      - image: registry.example.com:5000/team/worker:2.1.0" in body
+        assert "+      - image: registry.example.com:5000/team/worker:2.2.0" in body

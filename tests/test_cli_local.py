@@ -275,7 +275,7 @@ def test_invalid_config_lists_problems_with_lines(run, env_repo: Path) -> None:
     result = run("config", "validate", "--repo", str(env_repo))
     assert result.exit_code == 2
     assert "promoter.yaml:5:" in result.stderr and "qa" in result.stderr
-    assert "promoter.yaml:20:" in result.stderr and "colour" in result.stderr
+    assert "promoter.yaml:22:" in result.stderr and "colour" in result.stderr
 
 
 def test_path_without_reference_is_an_error(run, env_repo: Path) -> None:

@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from promoter.core.config import fields as config_fields
 from promoter.core.config import model as config_model
 from promoter.core.config import parser as config_parser
-from promoter.core.config import service_entries
+from promoter.core.config import render_entries, service_entries
 from promoter.core.config.loader import load_config, parse_config
 from promoter.core.config.model import (
     CONFIG_FILENAMES,
@@ -1149,8 +1149,8 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     objects = _objects(schema)
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
-    # immutable-tags, allowed-registries)
-    assert len(objects) == 13
+    # immutable-tags, allowed-registries); service render, its helm and jsonnet
+    assert len(objects) == 16
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1165,6 +1165,10 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(defs["environment"]["properties"]) == config_parser._ENV_KEYS
     assert tuple(service) == service_entries._SERVICE_KEYS
     assert set(service["keys"]["properties"]) == set(service_entries._HELM_KEYS)
+    render = service["render"]["properties"]
+    assert tuple(render) == render_entries._KINDS
+    assert tuple(render["helm"]["properties"]) == render_entries._HELM_KEYS
+    assert tuple(render["jsonnet"]["properties"]) == render_entries._JSONNET_KEYS
     assert defs["mode"]["enum"] == list(config_model.MODES)
     forge = schema["properties"]["forge"]["properties"]
     assert tuple(forge) == config_parser._FORGE_KEYS

@@ -63,7 +63,7 @@ def test_init_never_overwrites_and_dry_run_writes_nothing(run, bare_example: Pat
     dry = run("init", "--repo", str(bare_example), "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.startswith("# Written by `promoter init`")
-    assert "read 14 YAML file(s); guessed:" in dry.stderr
+    assert "read 16 YAML file(s); guessed:" in dry.stderr
     assert snapshot(bare_example) == before
 
     assert run("init", "--repo", str(bare_example)).exit_code == 0

@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": "promoter.cli.bot_cmds:serve_cmd",
     "agent": "promoter.cli.agent_cmds:agent_cmd",
     "diff": "promoter.cli.agent_cmds:diff_cmd",
+    "render": "promoter.cli.render_cmd:render_cmd",
     "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""

@@ -46,6 +46,11 @@ def objects_from_yaml(text: str, where: str) -> list[Obj]:
         docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as err:
         raise RenderError(f"{where}: not valid YAML: {err}") from err
+    return objects_from_docs(docs)
+
+
+def objects_from_docs(docs: Iterable[Any]) -> list[Obj]:
+    """The objects (mappings with apiVersion and kind) among parsed documents."""
     out = []
     for doc in docs:
         if isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc:

@@ -15,7 +15,7 @@ from typing import Protocol
 import yaml
 
 from promoter.adapters.git import GitRepo
-from promoter.adapters.render.renderer import render
+from promoter.adapters.render.renderer import render_service
 from promoter.adapters.snapshots import env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
@@ -297,9 +297,7 @@ def check_pr(
             target_objects=object_summaries(head_root, config, target, services),
         )
         report = evaluate(facts, target_env.policies)
-        diffs, render_error = rendered_diff(
-            base_root, head_root, env_paths(config, target, services)
-        )
+        diffs, render_error = rendered_diff(base_root, head_root, config, target, services)
     state = "success" if report.passed else "failure"
     if pr.head_sha:
         forge.set_status(pr.head_sha, POLICY_STATUS_CONTEXT, state, status_line(report))
@@ -329,13 +327,16 @@ def _commit_date(repo: GitRepo, ref: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def rendered_diff(base: Path, head: Path, paths: list[str]) -> tuple[dict[str, str], str | None]:
-    """Per-object diffs of the target environment, base → head."""
+def rendered_diff(
+    base: Path, head: Path, config: Config, env: str, services: list[Service]
+) -> tuple[dict[str, str], str | None]:
+    """Per-object diffs of the target environment, base → head, through the
+    renderer the applier uses (kustomize, Helm, Jsonnet or plain YAML)."""
     diffs: dict[str, str] = {}
     try:
-        for rel in paths:
-            old = render(base / rel) if (base / rel).exists() else []
-            new = render(head / rel) if (head / rel).exists() else []
+        for service in services:
+            old = render_service(base, config, env, service)
+            new = render_service(head, config, env, service)
             diffs.update(object_diff(old, new))
     except RenderError as err:
         return diffs, err.message

@@ -20,13 +20,22 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from promoter import __version__
-from promoter.core.config.model import Config, Environment, ForgeSettings, HelmKeys, Service
+from promoter.core.config.model import (
+    Config,
+    Environment,
+    ForgeSettings,
+    HelmKeys,
+    HelmRender,
+    JsonnetRender,
+    RenderSpec,
+    Service,
+)
 from promoter.core.images import normalise_repository
 from promoter.core.policy.settings import PolicyConfig
 
@@ -121,6 +130,23 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
+def _render_json(spec: RenderSpec | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    fields = {k: dict(v) if isinstance(v, Mapping) else v for k, v in _fields(spec).items()}
+    return {"helm" if isinstance(spec, HelmRender) else "jsonnet": fields}
+
+
+def _render_from(data: dict[str, Any] | None) -> RenderSpec | None:
+    if not data:
+        return None
+    ((kind, fields),) = data.items()
+    tuples = {k: tuple(v) for k, v in fields.items() if isinstance(v, list)}
+    if kind == "helm":
+        return HelmRender(**{**fields, **tuples})
+    return JsonnetRender(**{**fields, **tuples})
+
+
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
@@ -133,6 +159,7 @@ def _to_json(config: Config) -> dict[str, Any]:
                 **_fields(s),
                 "paths": dict(s.paths),
                 "keys": _fields(s.keys) if s.keys else None,
+                "render": _render_json(s.render),
             }
             for s in config.services
         ],
@@ -157,6 +184,7 @@ def _from_json(data: dict[str, Any]) -> Config:
                 **s,
                 "paths": MappingProxyType(dict(s["paths"])),
                 "keys": HelmKeys(**s["keys"]) if s["keys"] else None,
+                "render": _render_from(s.get("render")),
             }
         )
         for s in data.pop("services")

@@ -16,6 +16,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from promoter.core.config.templates import expand_branch, expand_path
 from promoter.core.policy.settings import PolicyConfig
@@ -106,6 +107,39 @@ class HelmKeys:
 
 
 @dataclass(frozen=True)
+class HelmRender:
+    """`render: {helm: …}`: the service's files are values for a chart.
+    Every string may use {service} and {env}."""
+
+    chart: str
+    """Repository path of the chart's directory (vendored subcharts in its charts/)."""
+    release: str | None = None
+    """Release name (default: the service's name)."""
+    namespace: str | None = None
+    values: tuple[str, ...] | None = None
+    """Values files in order, after the chart's values.yaml; None: the
+    service's path in the environment."""
+    set: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """Inline values, applied last."""
+
+
+@dataclass(frozen=True)
+class JsonnetRender:
+    """`render: {jsonnet: …}`: the service's objects come from a Jsonnet program."""
+
+    main: str
+    ext_vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """std.extVar values ({service}/{env} substituted)."""
+    tlas: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """Top-level arguments (strings)."""
+    libs: tuple[str, ...] = ()
+    """Library search paths, as `jsonnet -J` (the last one wins)."""
+
+
+RenderSpec = HelmRender | JsonnetRender
+
+
+@dataclass(frozen=True)
 class Service:
     """One service: its image repository (no tag) and where its files live."""
 
@@ -117,6 +151,8 @@ class Service:
     keys: HelmKeys | None = None
     image_policy: str | None = None
     line: int = 0
+    render: RenderSpec | None = None
+    """How its files become objects, when not kustomize or plain manifests."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))

@@ -44,8 +44,6 @@ _TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
 _ENV_KEYS = ("name", "from", "branch", "mode", "description", "policies", *_PR_KEYS)
 _DEFAULTS_KEYS = ("path", "branch", "mode", "policies", *_PR_KEYS)
 _FORGE_KEYS = ("type", "apiUrl", "repository")
-_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy")
-_HELM_KEYS = ("repository", "registry", "tag", "digest")
 
 _T = TypeVar("_T")
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from promoter.core.config.fields import image_policy_problem, key_path_problem, suggest
 from promoter.core.config.model import HelmKeys, Service
-from promoter.core.config.reader import Entries, NodeReader, entry_label, kind_of
+from promoter.core.config.reader import Entries, entry_label, kind_of
+from promoter.core.config.render_entries import RenderEntries
 from promoter.core.config.templates import path_problem
 from promoter.core.images import parse_repository
 from promoter.core.yamlnodes import Node, SequenceNode, line_of
 from promoter.errors import ImageRefError
 
-_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy")
+_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy", "render")
 _HELM_KEYS = ("repository", "registry", "tag", "digest")
 
 
-class ServiceEntries(NodeReader):
+class ServiceEntries(RenderEntries):
     """Reads the `services:` section; `declared` (the environment names the
     file writes) must be set first, by the environments section."""
 
@@ -61,6 +62,7 @@ class ServiceEntries(NodeReader):
             paths = self.paths(entries, label, env_names)
             keys = self.helm_keys(entries, label)
             policy = self.checked(entries, "imagePolicy", label, image_policy_problem)
+            render_ok, render = self.render_spec(entries, label)
             if policy is not None and name is not None:
                 if policy in policy_owner:
                     self.problem(
@@ -78,7 +80,13 @@ class ServiceEntries(NodeReader):
                         f"{label} has no path for environment(s) {', '.join(missing)}: "
                         "set `path` or `paths` on the service, or `defaults.path`",
                     )
-            if len(self.problems) > count or name is None or image is None or paths is None:
+            if (
+                len(self.problems) > count
+                or not render_ok
+                or name is None
+                or image is None
+                or paths is None
+            ):
                 ok = False
                 continue
             services.append(
@@ -90,6 +98,7 @@ class ServiceEntries(NodeReader):
                     keys=keys,
                     image_policy=policy,
                     line=line_of(item),
+                    render=render,
                 )
             )
         return services if ok else None
