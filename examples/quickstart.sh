@@ -38,7 +38,7 @@ echo "== the commit it pushed"
 git -C "$work/view" log -1 --stat --format='%s%n%n%b'
 echo "== promoter status"
 promoter status --repo "$work/view"
-echo "== promoter render --env dev (what the cluster gets: kustomize, plain YAML, the worker's Helm chart)"
+echo "== promoter render --env dev (what the cluster gets: kustomize, plain YAML, Helm, Jsonnet)"
 promoter render --repo "$work/view" --env dev > "$work/dev-rendered.yaml"
 grep -E '^(kind|  name|      - image|        image):' "$work/dev-rendered.yaml"
 echo "== promoter plan --from dev --to staging"

@@ -132,7 +132,7 @@ def test_status_matrix_json(run, env_repo: Path) -> None:
     }
     assert data["services"]["api"]["staging"]["tag"] == "1.0.0"
     assert data["services"]["worker"]["prod-eu"]["files"] == ["deploy/eu/worker-values.yaml"]
-    assert set(data["services"]) == {"api", "worker", "web"}
+    assert set(data["services"]) == {"api", "worker", "web", "dash"}
 
 
 def test_status_table(run, env_repo: Path) -> None:
@@ -156,7 +156,7 @@ def test_config_validate_ok(run, env_repo: Path) -> None:
     result = run("config", "validate", "--repo", str(env_repo))
     assert result.exit_code == 0
     assert result.stdout == (
-        f"{env_repo / 'promoter.yaml'}: OK (4 environments, 3 services, 12 paths checked)\n"
+        f"{env_repo / 'promoter.yaml'}: OK (4 environments, 4 services, 16 paths checked)\n"
     )
 
 

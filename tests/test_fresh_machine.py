@@ -125,10 +125,12 @@ def test_quickstart_runs_with_debian_python_as_a_plain_user(sandbox: Sandbox) ->
     assert "pushed" in out and "api → ghcr.io/acme/api:1.4.2 in dev" in out
     assert "== promoter plan --from dev --to staging" in out
     # The render covers every strategy of the example: kustomize, plain YAML,
-    # and the worker's Helm chart through the Helm engine the extra installed.
+    # the worker's Helm chart and the Jsonnet dash, through the engines the
+    # extras installed.
     assert "      - image: ghcr.io/acme/api:1.4.2" in out
     assert "        image: registry.example.com:5000/team/worker:2.1.0" in out
     assert "        image: ghcr.io/acme/web:0.9.0" in out
+    assert "      - image: ghcr.io/acme/dash:3.0.0" in out
     # The venv is made from the interpreter we named, not from whatever ran us.
     cfg = (sandbox.project / ".venv" / "pyvenv.cfg").read_text()
     assert re.search(r"^home = /usr/bin$", cfg, re.M), cfg

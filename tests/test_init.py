@@ -34,6 +34,7 @@ def test_init_rebuilds_the_example_config(run, bare_example: Path) -> None:
     assert "not in any environment: ghcr.io/acme/api (apps/api/base/deployment.yaml)" in (
         result.stdout
     )
+    assert "service dash: ghcr.io/acme/dash at apps/{service}/{env}/params.json" in result.stdout
     assert "to review" not in result.stdout
     guessed = load_config(bare_example)
     original = load_config(EXAMPLE)
@@ -53,7 +54,7 @@ def test_init_rebuilds_the_example_config(run, bare_example: Path) -> None:
             ), (service.name, env.name, mine, theirs)
     validated = run("config", "validate", "--repo", str(bare_example))
     assert validated.exit_code == 0, validated.output
-    assert "12 paths checked" in validated.stdout
+    assert "16 paths checked" in validated.stdout
     text = (bare_example / "promoter.yaml").read_text()
     assert text.startswith("# Written by `promoter init`")
 
@@ -63,7 +64,7 @@ def test_init_never_overwrites_and_dry_run_writes_nothing(run, bare_example: Pat
     dry = run("init", "--repo", str(bare_example), "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.startswith("# Written by `promoter init`")
-    assert "read 16 YAML file(s); guessed:" in dry.stderr
+    assert "read 20 YAML/JSON file(s); guessed:" in dry.stderr
     assert snapshot(bare_example) == before
 
     assert run("init", "--repo", str(bare_example)).exit_code == 0
@@ -132,7 +133,7 @@ def test_init_without_images_says_so(run, tmp_path: Path) -> None:
     (tmp_path / "notes.yaml").write_text("a: 1\n")
     result = run("init", "--repo", str(tmp_path))
     assert result.exit_code == 2
-    assert "found no image references in the 1 YAML file(s)" in result.stderr
+    assert "found no image references in the 1 YAML/JSON file(s)" in result.stderr
     assert not (tmp_path / "promoter.yaml").exists()
 
 

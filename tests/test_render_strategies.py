@@ -256,7 +256,8 @@ def test_render_settings_survive_the_config_cache(repo: Path, monkeypatch, tmp_p
 
 def test_render_reads_the_remote_with_repo_url(run, remote) -> None:
     """The bundled example from a real git remote: kustomize (api), plain
-    manifests (web) and the Helm-packaged worker, as the agent gets them."""
+    manifests (web), the Helm-packaged worker and the Jsonnet dash, as the
+    agent gets them."""
     result = run("render", "--repo-url", remote.url, "--env", "prod-eu", "-o", "json")
     assert result.exit_code == 0, result.output
     images = {
@@ -268,4 +269,5 @@ def test_render_reads_the_remote_with_repo_url(run, remote) -> None:
         "api": "ghcr.io/acme/api:1.0.0",
         "worker": "registry.example.com:5000/team/worker:2.1.0",  # from deploy/eu (paths:)
         "web": "ghcr.io/acme/web:0.9.0",
+        "dash": "ghcr.io/acme/dash:3.0.0",  # Jsonnet, parameters from apps/dash/prod-eu
     }

@@ -55,7 +55,7 @@ def init_cmd(repo: Path, force: bool, dry_run: bool, output: str) -> None:
         return
     if dry_run:
         emit(result.text.rstrip())
-    emit(f"read {result.files} YAML file(s); guessed:", err=dry_run)
+    emit(f"read {result.files} YAML/JSON file(s); guessed:", err=dry_run)
     for line in _summary(result):
         emit(f"  {line}", err=dry_run)
     if written:

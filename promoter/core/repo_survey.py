@@ -90,7 +90,10 @@ def _place(sighting: Sighting, env: str) -> str:
     """What `path` of the service is, in this environment: the file when the
     environment is in its name, else its directory."""
     path = PurePosixPath(sighting.path)
-    if env in re.split(r"[-_.]", path.stem) and not sighting.kustomization:
+    # A directory path reads only its YAML files: a JSON file is named itself.
+    if path.suffix == ".json" or (
+        env in re.split(r"[-_.]", path.stem) and not sighting.kustomization
+    ):
         return str(path)
     return str(path.parent)
 

@@ -1,12 +1,13 @@
 """`promoter init`: survey an existing environment repository and write a
 first promoter.yaml.
 
-Every YAML file (kustomizations, manifests, Helm values, HelmReleases,
-compose files) is read for image repositories; a repository counts only
-where the editors `bump` uses find it (so a guess never names a file promoter
-could not edit). core.repo_survey turns the sightings into environments,
-services and path templates; the result is parsed as any promoter.yaml is
-and checked against the files before anything is written.
+Every YAML and JSON file (kustomizations, manifests, Helm values,
+HelmReleases, compose files, Jsonnet parameters) is read for image
+repositories; a repository counts only where the editors `bump` uses find
+it (so a guess never names a file promoter could not edit).
+core.repo_survey turns the sightings into environments, services and path
+templates; the result is parsed as any promoter.yaml is and checked against
+the files before anything is written.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _files(root: Path) -> list[Path]:
         for name in sorted(names):
             if name in CONFIG_FILENAMES:
                 continue
-            if name.endswith(YAML_SUFFIXES) or is_kustomization_file(name):
+            if name.endswith((*YAML_SUFFIXES, ".json")) or is_kustomization_file(name):
                 path = Path(here) / name
                 if path.is_file() and not path.is_symlink():
                     found.append(path)
@@ -117,7 +118,7 @@ def survey(root: Path) -> Survey:
     sightings, files = sightings_in(root)
     if not sightings:
         raise InputError(
-            f"found no image references in the {files} YAML file(s) under {root}",
+            f"found no image references in the {files} YAML/JSON file(s) under {root}",
             hint="run init at the root of the environment repository (kustomize overlays, "
             "manifests, Helm values or compose files with image: fields)",
         )
