@@ -44,14 +44,17 @@ def _url(repo_url: str | None, repo: Path | None) -> str:
     return origin_url(repo or Path("."))
 
 
-@click.command("plan")
-@click.option(
+SOURCE_ENV = click.option(
     "--from",
     "source",
     required=True,
     help="Source environment.",
     shell_complete=complete_environments,
 )
+
+
+@click.command("plan")
+@SOURCE_ENV
 @click.option(
     "--to",
     "target",
@@ -101,13 +104,7 @@ def plan_cmd(
 
 
 @click.command("promote")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    help="Source environment.",
-    shell_complete=complete_environments,
-)
+@SOURCE_ENV
 @click.option(
     "--to",
     "targets",
