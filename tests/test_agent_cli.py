@@ -21,6 +21,7 @@ from promoter.adapters.agent_source import GitSource, LocalSource
 from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
+from promoter.adapters.render import renderer
 from promoter.adapters.render.renderer import render
 from promoter.core.applier.result import RoundResult
 from promoter.errors import ExitCode
@@ -267,6 +268,14 @@ def test_git_source_fetches_only_when_the_branch_moved(
     statuses = StatusRecorder()
     agent = Agent(source, fake_cluster.reconciler(), AgentOptions("dev"),
                   status=CommitStatus(statuses))  # fmt: skip
+    renders: list[Path] = []
+    real_render = renderer._render_environment
+
+    def counting(root: Path, *args: Any) -> Any:
+        renders.append(root)
+        return real_render(root, *args)
+
+    monkeypatch.setattr(renderer, "_render_environment", counting)
 
     seeded = remote.head()
     first = agent.round()
@@ -277,6 +286,7 @@ def test_git_source_fetches_only_when_the_branch_moved(
     assert first.ok and second.ok and third.ok, third.text()
     assert (first.revision, second.revision, third.revision) == (seeded, seeded, sha)
     assert source.fetches == 2  # the clone, then one fetch for the new commit
+    assert len(renders) == 2  # round two's commit was already rendered: no renderer ran
     assert third.created == ["/ConfigMap/default/more"]
     # Statuses only when the revision or the outcome changed: not for round two.
     assert [(s[0], s[2]) for s in statuses.calls] == [

@@ -1165,7 +1165,10 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(defs["environment"]["properties"]) == config_parser._ENV_KEYS
     assert tuple(service) == service_entries._SERVICE_KEYS
     assert set(service["keys"]["properties"]) == set(service_entries._HELM_KEYS)
-    render = service["render"]["properties"]
+    assert service["render"]["$ref"] == "#/$defs/render"
+    word, mapping = defs["render"]["oneOf"]
+    assert tuple(word["enum"]) == config_model.DIRECTORY_RENDERERS
+    render = mapping["properties"]
     assert tuple(render) == render_entries._KINDS
     assert tuple(render["helm"]["properties"]) == render_entries._HELM_KEYS
     assert tuple(render["jsonnet"]["properties"]) == render_entries._JSONNET_KEYS

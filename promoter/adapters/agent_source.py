@@ -19,6 +19,10 @@ log = logging.getLogger("promoter.applier")
 
 
 class Source(Protocol):
+    pristine: bool
+    """True when the checkout is exactly its revision (nothing edits it), so
+    a rendering can be remembered by the commit."""
+
     @property
     def root(self) -> Path:
         """Where the checkout is (valid after the first `update`)."""
@@ -31,6 +35,8 @@ class Source(Protocol):
 
 class LocalSource:
     """A working tree given with --repo: read as it is, never fetched."""
+
+    pristine = False  # someone may be editing it: HEAD does not say what is on disk
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -48,6 +54,8 @@ class LocalSource:
 
 class GitSource:
     """A remote, cloned once into `workdir` and moved forward by fetches."""
+
+    pristine = True  # reset to the fetched commit; only promoter touches it
 
     def __init__(
         self,

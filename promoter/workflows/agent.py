@@ -86,7 +86,8 @@ class Agent:
         not_applied: list[tuple[str, str]] = []
 
         def desired() -> list[Obj]:
-            rendering = render_environment(directory, env, self.options.paths)
+            commit = revision if self.source.pristine else None
+            rendering = render_environment(directory, env, self.options.paths, commit=commit)
             not_applied.extend(rendering.not_applied)
             return rendering.objects
 

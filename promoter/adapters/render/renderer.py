@@ -4,14 +4,15 @@ Jsonnet bindings for a Jsonnet program, plain YAML documents otherwise.
 Shared by the agent, `promoter render`, `promoter diff` and the PR comment's
 diff, so all of them show the same objects.
 
-How a service renders: its `render:` in promoter.yaml (helm or jsonnet);
-else a path that is a chart directory (Chart.yaml) renders as that chart
-with its own values; else kustomize or plain YAML by what the path holds.
+How a service renders in an environment: its `render:` in promoter.yaml,
+else the environment's (or `defaults.render`), else by what its path holds:
+a kustomization through kustomize, a chart directory (Chart.yaml) as that
+chart with its own values, otherwise plain YAML.
 
-Helm and Jsonnet renders are cached in the process by a hash of their inputs
-(every file of the chart or the Jsonnet directories, the values, the
-options), so an agent round over an unchanged environment renders nothing
-again.
+Helm and Jsonnet renders are cached in the process by the git tree hash of
+their inputs (the chart, the values files, the Jsonnet directories) and
+their options; the agent's clone is also cached whole by commit. An agent
+round over an unchanged environment renders nothing again.
 """
 
 from __future__ import annotations
@@ -20,125 +21,26 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.adapters.render import kustomize
 from promoter.adapters.render.helm import merged_values, render_chart
 from promoter.adapters.render.jsonnet import render_jsonnet
+from promoter.adapters.render.treehash import git_object_id
 from promoter.core.config.loader import load_config
-from promoter.core.config.model import Config, HelmRender, JsonnetRender, Service
+from promoter.core.config.model import (
+    Config,
+    DirectoryRender,
+    HelmRender,
+    JsonnetRender,
+    Service,
+)
 from promoter.core.config.templates import expand_path
+from promoter.core.edit.kustomize import KUSTOMIZATION_FILES
 from promoter.core.objects import Obj, RenderError, objects_from_yaml
 from promoter.errors import InputError
-
-log = logging.getLogger("promoter.applier")
-CACHE_SIZE = 64
-_cache: OrderedDict[str, list[Obj]] = OrderedDict()
-
-
-def render(directory: Path) -> list[Obj]:
-    """The objects `directory` (or a single manifest file) produces."""
-    if kustomize.is_kustomization_dir(directory):
-        return kustomize.build(directory)
-    if directory.is_dir() and (directory / "Chart.yaml").is_file():
-        return _cached(
-            ("helm", str(directory)),
-            [directory],
-            lambda: render_chart(directory, {}, directory.name, None, str(directory)),
-        )
-    files = sorted(directory.glob("*.y*ml")) if directory.is_dir() else [directory]
-    out: list[Obj] = []
-    for path in files:
-        out += objects_from_yaml(path.read_text(encoding="utf-8"), str(path))
-    return out
-
-
-def _inside(root: Path, rel: str) -> Path:
-    path = (root / rel.strip("/")).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise InputError(f"path {rel!r} is outside the repository")
-    return path
-
-
-def _digest(parts: Iterable[object], inputs: Iterable[Path]) -> str:
-    """Content hash of the options and of every file under `inputs`."""
-    h = hashlib.sha256(json.dumps(list(parts), sort_keys=True, default=str).encode())
-    for top in inputs:
-        files = (
-            sorted(p for p in top.rglob("*") if p.is_file() and ".git" not in p.parts)
-            if top.is_dir()
-            else [top]
-        )
-        for path in files:
-            h.update(str(path).encode() + b"\0")
-            h.update(path.read_bytes() if path.is_file() else b"(missing)")
-    return h.hexdigest()
-
-
-def _cached(
-    parts: Iterable[object], inputs: list[Path], make: Callable[[], list[Obj]]
-) -> list[Obj]:
-    key = _digest(parts, inputs)
-    if key in _cache:
-        _cache.move_to_end(key)
-        return list(_cache[key])
-    objects = make()
-    _cache[key] = objects
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
-    return list(objects)
-
-
-def render_service(root: Path, config: Config, env: str, service: Service) -> list[Obj]:
-    """What `service` renders to in `env` ([] when its path does not exist
-    there and it has no render spec: a service need not run everywhere)."""
-    rel = config.path_for(service, env)
-    spec = service.render
-    if isinstance(spec, HelmRender):
-        return _helm(root, spec, env, service, rel)
-    if isinstance(spec, JsonnetRender):
-        return _jsonnet(root, spec, env, service)
-    path = _inside(root, rel)
-    return render(path) if path.exists() else []
-
-
-def _helm(root: Path, spec: HelmRender, env: str, service: Service, rel: str) -> list[Obj]:
-    def fill(text: str) -> str:
-        return expand_path(text, service.name, env)
-
-    chart_rel = fill(spec.chart)
-    chart = _inside(root, chart_rel)
-    values = [_inside(root, fill(v)) for v in spec.values] if spec.values is not None else []
-    if spec.values is None:
-        values = [_inside(root, rel)]
-    release = fill(spec.release) if spec.release else service.name
-    namespace = fill(spec.namespace) if spec.namespace else None
-    inline = dict(spec.set)
-    return _cached(
-        ("helm", chart_rel, release, namespace, inline),
-        [chart, *values],
-        lambda: render_chart(
-            chart, merged_values(values, inline, root), release, namespace, chart_rel
-        ),
-    )
-
-
-def _jsonnet(root: Path, spec: JsonnetRender, env: str, service: Service) -> list[Obj]:
-    def fill(text: str) -> str:
-        return expand_path(text, service.name, env)
-
-    main_rel = fill(spec.main)
-    main = _inside(root, main_rel)
-    libs = [_inside(root, fill(p)) for p in spec.libs]
-    ext_vars = {k: fill(v) for k, v in spec.ext_vars.items()}
-    tlas = {k: fill(v) for k, v in spec.tlas.items()}
-    return _cached(
-        ("jsonnet", main_rel, ext_vars, tlas),
-        [main.parent, *libs],
-        lambda: render_jsonnet(main, libs, ext_vars, tlas, main_rel),
-    )
 
 
 @dataclass
@@ -156,12 +58,174 @@ NOT_OBJECTS = (
 )
 
 
-def render_environment(root: Path, env: str, override: Sequence[str] = ()) -> Rendering:
+log = logging.getLogger("promoter.applier")
+CACHE_SIZE = 64
+ENV_CACHE_SIZE = 8
+_cache: OrderedDict[str, list[Obj]] = OrderedDict()
+_env_cache: OrderedDict[tuple[object, ...], Rendering] = OrderedDict()
+Identity = tuple[object, ...]
+"""What a render is of, with {service}/{env} filled in: two services whose
+identities are equal render the same objects, once."""
+
+
+def render(directory: Path, root: Path | None = None) -> list[Obj]:
+    """The objects `directory` (or a single manifest file) produces, by what
+    it holds: a kustomization, a chart directory, else plain YAML."""
+    if kustomize.is_kustomization_dir(directory):
+        return kustomize.build(directory)
+    if directory.is_dir() and (directory / "Chart.yaml").is_file():
+        shown = _shown(directory, root)
+        return _cached(
+            ("helm", shown),
+            [(shown, directory)],
+            lambda: render_chart(directory, {}, directory.name, None, shown),
+        )
+    return _plain(directory)
+
+
+def _plain(path: Path) -> list[Obj]:
+    files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+    out: list[Obj] = []
+    for file in files:
+        if file.name in KUSTOMIZATION_FILES:
+            continue  # kustomize's own file is not an object for the cluster
+        out += objects_from_yaml(file.read_text(encoding="utf-8"), str(file))
+    return out
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    if root is not None and path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    return str(path)
+
+
+def _inside(root: Path, rel: str) -> Path:
+    path = (root / rel.strip("/")).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise InputError(f"path {rel!r} is outside the repository")
+    return path
+
+
+def _cached(
+    identity: Identity, inputs: list[tuple[str, Path]], make: Callable[[], list[Obj]]
+) -> list[Obj]:
+    """`make()`, remembered under the identity and the git tree hash of
+    every input: an unchanged chart is rendered once per process."""
+    trees = [(shown, git_object_id(path)) for shown, path in inputs]
+    key = hashlib.sha256(json.dumps([identity, trees], default=str).encode()).hexdigest()
+    if key in _cache:
+        _cache.move_to_end(key)
+        return list(_cache[key])
+    objects = make()
+    _cache[key] = objects
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return list(objects)
+
+
+def render_service(root: Path, config: Config, env: str, service: Service) -> list[Obj]:
+    """What `service` renders to in `env` ([] when its path does not exist
+    there and nothing else names its inputs: a service need not run
+    everywhere)."""
+    return _planned(root, config, env, service)[1]()
+
+
+def _planned(
+    root: Path, config: Config, env: str, service: Service
+) -> tuple[Identity, Callable[[], list[Obj]]]:
+    rel = config.path_for(service, env)
+    spec = config.render_for(service, env)
+    if isinstance(spec, HelmRender):
+        return _helm(root, spec, env, service, rel)
+    if isinstance(spec, JsonnetRender):
+        return _jsonnet(root, spec, env, service)
+    kind = spec.kind if isinstance(spec, DirectoryRender) else None
+    path = _inside(root, rel)
+
+    def make() -> list[Obj]:
+        if not path.exists():
+            return []
+        if kind == "plain":
+            return _plain(path)
+        if kind == "kustomize" and not kustomize.is_kustomization_dir(path):
+            raise RenderError(
+                f"{rel} has no kustomization.yaml, but promoter.yaml says `render: kustomize`",
+                hint="add the kustomization, or change `render` in promoter.yaml",
+            )
+        return render(path, root)
+
+    return ("path", rel, kind), make
+
+
+def _helm(
+    root: Path, spec: HelmRender, env: str, service: Service, rel: str
+) -> tuple[Identity, Callable[[], list[Obj]]]:
+    def fill(text: str) -> str:
+        return expand_path(text, service.name, env)
+
+    chart_rel = fill(spec.chart)
+    chart = _inside(root, chart_rel)
+    values_rel = [fill(v) for v in spec.values] if spec.values is not None else [rel]
+    values = [_inside(root, v) for v in values_rel]
+    release = fill(spec.release) if spec.release else service.name
+    namespace = fill(spec.namespace) if spec.namespace else None
+    inline = dict(spec.set)
+    identity = ("helm", chart_rel, tuple(values_rel), release, namespace, json.dumps(inline))
+    return identity, lambda: _cached(
+        identity,
+        [(chart_rel, chart), *zip(values_rel, values, strict=True)],
+        lambda: render_chart(
+            chart, merged_values(values, inline, root), release, namespace, chart_rel
+        ),
+    )
+
+
+def _jsonnet(
+    root: Path, spec: JsonnetRender, env: str, service: Service
+) -> tuple[Identity, Callable[[], list[Obj]]]:
+    def fill(text: str) -> str:
+        return expand_path(text, service.name, env)
+
+    main_rel = fill(spec.main)
+    main = _inside(root, main_rel)
+    libs_rel = [fill(p) for p in spec.libs]
+    libs = [_inside(root, p) for p in libs_rel]
+    ext_vars = {k: fill(v) for k, v in spec.ext_vars.items()}
+    tlas = {k: fill(v) for k, v in spec.tlas.items()}
+    identity = ("jsonnet", main_rel, tuple(libs_rel), json.dumps([ext_vars, tlas]))
+    inputs = [(_shown(main.parent, root), main.parent), *zip(libs_rel, libs, strict=True)]
+    return identity, lambda: _cached(
+        identity, inputs, lambda: render_jsonnet(main, libs, ext_vars, tlas, main_rel)
+    )
+
+
+def render_environment(
+    root: Path, env: str, override: Sequence[str] = (), *, commit: str | None = None
+) -> Rendering:
     """Render `env`: the `override` paths if given, else every service of the
-    environment (each path once). A path that does not exist is left out;
-    one that renders to no Kubernetes object is counted as not applied,
-    never silently dropped. A render error raises RenderError: nothing is
-    half-rendered."""
+    environment (what renders the same, once). A path that does not exist is
+    left out; one that renders to no Kubernetes object is counted as not
+    applied, never silently dropped. A render error raises RenderError:
+    nothing is half-rendered.
+
+    `commit`: the commit `root` is an untouched checkout of (the agent's
+    clone). The whole rendering is then remembered by it, so a round over a
+    revision already rendered runs no renderer at all — kustomize included.
+    """
+    key = (str(root), env, tuple(override), commit)
+    if commit is not None and key in _env_cache:
+        _env_cache.move_to_end(key)
+        done = _env_cache[key]
+        return Rendering(list(done.objects), list(done.not_applied))
+    rendering = _render_environment(root, env, override)
+    if commit is not None:
+        _env_cache[key] = Rendering(list(rendering.objects), list(rendering.not_applied))
+        while len(_env_cache) > ENV_CACHE_SIZE:
+            _env_cache.popitem(last=False)
+    return rendering
+
+
+def _render_environment(root: Path, env: str, override: Sequence[str]) -> Rendering:
     rendering = Rendering([], [])
     if override:
         for rel in dict.fromkeys(override):
@@ -169,21 +233,21 @@ def render_environment(root: Path, env: str, override: Sequence[str] = ()) -> Re
             if not path.exists():
                 log.info("%s: %s does not exist; skipped", env, rel)
                 continue
-            _add(rendering, env, rel, render(path))
+            _add(rendering, env, rel, render(path, root))
         return rendering
     config = load_config(root)
     environment = config.environment(env)
-    seen: set[object] = set()
+    seen: set[Identity] = set()
     for service in config.services:
-        rel = config.path_for(service, environment)
-        key = (rel, service.render) if service.render else rel
-        if key in seen:
+        identity, make = _planned(root, config, env, service)
+        if identity in seen:
             continue
-        seen.add(key)
-        if service.render is None and not _inside(root, rel).exists():
+        seen.add(identity)
+        rel = config.path_for(service, environment)
+        if identity[0] == "path" and not _inside(root, rel).exists():
             log.info("%s: %s does not exist; skipped", env, rel)
             continue
-        _add(rendering, env, rel, render_service(root, config, env, service))
+        _add(rendering, env, rel, make())
     return rendering
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from promoter import __version__
 from promoter.core.config.model import (
     Config,
+    DirectoryRender,
     Environment,
     ForgeSettings,
     HelmKeys,
@@ -133,6 +134,8 @@ def _fields(obj: Any) -> dict[str, Any]:
 def _render_json(spec: RenderSpec | None) -> dict[str, Any] | None:
     if spec is None:
         return None
+    if isinstance(spec, DirectoryRender):
+        return {spec.kind: None}
     fields = {k: dict(v) if isinstance(v, Mapping) else v for k, v in _fields(spec).items()}
     return {"helm" if isinstance(spec, HelmRender) else "jsonnet": fields}
 
@@ -141,6 +144,8 @@ def _render_from(data: dict[str, Any] | None) -> RenderSpec | None:
     if not data:
         return None
     ((kind, fields),) = data.items()
+    if fields is None:
+        return DirectoryRender(kind)
     tuples = {k: tuple(v) for k, v in fields.items() if isinstance(v, list)}
     if kind == "helm":
         return HelmRender(**{**fields, **tuples})
@@ -151,7 +156,11 @@ def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
         "environments": [
-            {**_fields(e), "policies": [p.to_json() for p in e.policies]}
+            {
+                **_fields(e),
+                "policies": [p.to_json() for p in e.policies],
+                "render": _render_json(e.render),
+            }
             for e in config.environments
         ],
         "services": [
@@ -174,6 +183,7 @@ def _from_json(data: dict[str, Any]) -> Config:
                 **e,
                 **{k: tuple(v) for k, v in e.items() if isinstance(v, list)},
                 "policies": tuple(PolicyConfig.from_json(p) for p in e.get("policies", ())),
+                "render": _render_from(e.get("render")),
             }
         )
         for e in data.pop("environments")

@@ -46,6 +46,52 @@ DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
 
 
 @dataclass(frozen=True)
+class HelmRender:
+    """`render: {helm: …}`: the service's files are values for a chart.
+    Every string may use {service} and {env}."""
+
+    chart: str
+    """Repository path of the chart's directory (vendored subcharts in its charts/)."""
+    release: str | None = None
+    """Release name (default: the service's name)."""
+    namespace: str | None = None
+    values: tuple[str, ...] | None = None
+    """Values files in order, after the chart's values.yaml; None: the
+    service's path in the environment."""
+    set: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """Inline values, applied last."""
+
+
+@dataclass(frozen=True)
+class JsonnetRender:
+    """`render: {jsonnet: …}`: the service's objects come from a Jsonnet program."""
+
+    main: str
+    ext_vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """std.extVar values ({service}/{env} substituted)."""
+    tlas: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """Top-level arguments (strings)."""
+    libs: tuple[str, ...] = ()
+    """Library search paths, as `jsonnet -J` (the last one wins)."""
+
+
+DIRECTORY_RENDERERS = ("kustomize", "plain")
+
+
+@dataclass(frozen=True)
+class DirectoryRender:
+    """`render: kustomize` or `render: plain`: said outright instead of
+    detected, so a path that stops being what it was is an error rather
+    than a silent change of renderer."""
+
+    kind: str
+    """One of DIRECTORY_RENDERERS."""
+
+
+RenderSpec = HelmRender | JsonnetRender | DirectoryRender
+
+
+@dataclass(frozen=True)
 class Environment:
     """One environment; `mode` and the pull-request settings are already
     resolved against `defaults` (the environment's value, else the default's,
@@ -77,6 +123,9 @@ class Environment:
     policies: tuple[PolicyConfig, ...] = ()
     """Rules guarding promotions into this environment (defaults merged in),
     in report order; see promoter.core.policy.settings."""
+    render: RenderSpec | None = None
+    """How this environment's services render unless a service says
+    (`defaults.render` merged in); None: detected per path."""
 
     def __post_init__(self) -> None:
         for name in ("reviewers", "team_reviewers", "assignees", "labels", "policies"):
@@ -107,39 +156,6 @@ class HelmKeys:
 
 
 @dataclass(frozen=True)
-class HelmRender:
-    """`render: {helm: …}`: the service's files are values for a chart.
-    Every string may use {service} and {env}."""
-
-    chart: str
-    """Repository path of the chart's directory (vendored subcharts in its charts/)."""
-    release: str | None = None
-    """Release name (default: the service's name)."""
-    namespace: str | None = None
-    values: tuple[str, ...] | None = None
-    """Values files in order, after the chart's values.yaml; None: the
-    service's path in the environment."""
-    set: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
-    """Inline values, applied last."""
-
-
-@dataclass(frozen=True)
-class JsonnetRender:
-    """`render: {jsonnet: …}`: the service's objects come from a Jsonnet program."""
-
-    main: str
-    ext_vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
-    """std.extVar values ({service}/{env} substituted)."""
-    tlas: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
-    """Top-level arguments (strings)."""
-    libs: tuple[str, ...] = ()
-    """Library search paths, as `jsonnet -J` (the last one wins)."""
-
-
-RenderSpec = HelmRender | JsonnetRender
-
-
-@dataclass(frozen=True)
 class Service:
     """One service: its image repository (no tag) and where its files live."""
 
@@ -152,7 +168,8 @@ class Service:
     image_policy: str | None = None
     line: int = 0
     render: RenderSpec | None = None
-    """How its files become objects, when not kustomize or plain manifests."""
+    """How its files become objects in every environment (wins over the
+    environment's `render`); None: the environment's, else detected."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))
@@ -207,6 +224,12 @@ class Config:
                 hint=f"set `path` or `paths` on the service, or `defaults.path`, in {self.file}",
             )
         return expand_path(template, svc.name, env_name)
+
+    def render_for(self, service: Service, env: Environment | str) -> RenderSpec | None:
+        """How `service` renders in `env`: the service's `render`, else the
+        environment's (with defaults), else None (detected from the path)."""
+        environment = env if isinstance(env, Environment) else self.environment(env)
+        return service.render if service.render is not None else environment.render
 
     def branch_for(self, env: Environment | str) -> str | None:
         """The branch holding `env` (`{env}` substituted); None = repository default."""

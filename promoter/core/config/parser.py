@@ -25,6 +25,7 @@ from promoter.core.config.model import (
     Config,
     Environment,
     ForgeSettings,
+    RenderSpec,
 )
 from promoter.core.config.reader import (
     INT,
@@ -41,8 +42,8 @@ from promoter.core.yamlnodes import Node, ScalarNode, SequenceNode, line_of
 
 _PR_KEYS = ("autoMerge", "draft", "reviewers", "teamReviewers", "assignees", "labels")
 _TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
-_ENV_KEYS = ("name", "from", "branch", "mode", "description", "policies", *_PR_KEYS)
-_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", *_PR_KEYS)
+_ENV_KEYS = ("name", "from", "branch", "mode", "description", "policies", "render", *_PR_KEYS)
+_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", "render", *_PR_KEYS)
 _FORGE_KEYS = ("type", "apiUrl", "repository")
 
 _T = TypeVar("_T")
@@ -71,6 +72,7 @@ class _Defaults:
     """`path` was absent or valid (False: services must not report a missing path)."""
     pull_request: _PullRequestKeys = _PullRequestKeys()
     policies: tuple[PolicyConfig, ...] = ()
+    render: RenderSpec | None = None
 
 
 def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
@@ -169,6 +171,7 @@ class ConfigParser(ServiceEntries):
             path_ok=path is not None or "path" not in entries,
             pull_request=self.pull_request_keys(entries, "defaults"),
             policies=merge_policies((), self.policies(entries, "defaults", has_source=None)),
+            render=self.render_spec(entries, "defaults")[1],
         )
 
     # -- forge
@@ -243,6 +246,7 @@ class ConfigParser(ServiceEntries):
             description = self.string(entries, "description", label)
             pr = self.pull_request_keys(entries, label)
             policies = self.policies(entries, label, has_source="from" in entries)
+            render = self.render_spec(entries, label)[1]
             ok = ok and len(self.problems) == count
             if name is None:
                 continue
@@ -271,6 +275,7 @@ class ConfigParser(ServiceEntries):
                 assignees=_first(pr.assignees, fallback.assignees, ()),
                 labels=_first(pr.labels, fallback.labels, ()),
                 policies=merge_policies(defaults.policies, policies),
+                render=render if render is not None else defaults.render,
             )
             envs.append(env)
         ok = self.graph(envs, from_nodes) and ok

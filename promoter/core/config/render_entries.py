@@ -1,12 +1,18 @@
-"""A service's `render:` in promoter.yaml: how its environment files become
-Kubernetes objects when they are not a kustomization or plain manifests —
+"""`render:` in promoter.yaml (a service, an environment or `defaults`):
+how files become Kubernetes objects — `kustomize` or `plain` said outright,
 a Helm chart with values files, or a Jsonnet program."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from promoter.core.config.model import HelmRender, JsonnetRender
+from promoter.core.config.model import (
+    DIRECTORY_RENDERERS,
+    DirectoryRender,
+    HelmRender,
+    JsonnetRender,
+    RenderSpec,
+)
 from promoter.core.config.reader import BOOL, FLOAT, INT, NULL, STR, Entries, NodeReader, kind_of
 from promoter.core.config.templates import path_problem, template_problem
 from promoter.core.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -43,19 +49,31 @@ def plain(node: Node) -> Any:
 
 
 class RenderEntries(NodeReader):
-    def render_spec(
-        self, entries: Entries, label: str
-    ) -> tuple[bool, HelmRender | JsonnetRender | None]:
+    def render_spec(self, entries: Entries, label: str) -> tuple[bool, RenderSpec | None]:
         """(valid, the spec or None when absent)."""
         if "render" not in entries:
             return True, None
         key_node, node = entries["render"]
         sub_label = f"{label}: render"
+        if isinstance(node, ScalarNode):
+            text = str(node.value)
+            if node.tag == STR and text in DIRECTORY_RENDERERS:
+                return True, DirectoryRender(text)
+            self.problem(
+                node,
+                f"{sub_label}: {text!r} is not a renderer; use `kustomize`, `plain`, "
+                "or a mapping with `helm:` or `jsonnet:`",
+            )
+            return False, None
         sub = self.mapping(node, sub_label, _KINDS, at=key_node)
         if sub is None:
             return False, None
         if len(sub) != 1:
-            self.problem(key_node, f"{sub_label} needs exactly one of: {', '.join(_KINDS)}")
+            self.problem(
+                key_node,
+                f"{sub_label} needs exactly one of: {', '.join(_KINDS)} "
+                "(or the word `kustomize` or `plain`)",
+            )
             return False, None
         ((kind, (kind_key, body)),) = sub.items()
         count = len(self.problems)
