@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from promoter.errors import ConfigError
 from promoter.workflows.agent import Agent, AgentOptions
 from tests.agent_helpers import Cluster, configmap
 from tests.conftest import git
+from tests.test_render_strategies import _write
 
 pytest_plugins = ["tests.agent_fixtures"]
 pytest.importorskip("helm_python", reason="pip install 'promoter[helm]'")
@@ -80,13 +80,6 @@ spec:
     spec:
       containers: [{name: api, image: ghcr.io/acme/api}]
 """
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
 
 
 @pytest.fixture
