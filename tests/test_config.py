@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from promoter.core.config import applier_entries, render_entries, service_entries
 from promoter.core.config import fields as config_fields
 from promoter.core.config import model as config_model
 from promoter.core.config import parser as config_parser
-from promoter.core.config import render_entries, service_entries
 from promoter.core.config.loader import load_config, parse_config
 from promoter.core.config.model import (
     CONFIG_FILENAMES,
@@ -1149,8 +1149,9 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     objects = _objects(schema)
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
-    # immutable-tags, allowed-registries); service render, its helm and jsonnet
-    assert len(objects) == 16
+    # immutable-tags, allowed-registries); render, its helm and jsonnet; applier,
+    # its argocd and flux
+    assert len(objects) == 19
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1172,6 +1173,13 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(render) == render_entries._KINDS
     assert tuple(render["helm"]["properties"]) == render_entries._HELM_KEYS
     assert tuple(render["jsonnet"]["properties"]) == render_entries._JSONNET_KEYS
+    word, appliers = defs["applier"]["oneOf"]
+    assert word["enum"] == [applier_entries.PROMOTER]
+    assert tuple(appliers["properties"]) == config_model.APPLIERS[1:]
+    argocd = appliers["properties"]["argocd"]["properties"]
+    assert tuple(argocd) == applier_entries._ARGOCD_KEYS
+    assert argocd["sync"]["enum"] == list(config_model.SYNC_POLICIES)
+    assert tuple(appliers["properties"]["flux"]["properties"]) == applier_entries._FLUX_KEYS
     assert defs["mode"]["enum"] == list(config_model.MODES)
     forge = schema["properties"]["forge"]["properties"]
     assert tuple(forge) == config_parser._FORGE_KEYS

@@ -234,6 +234,20 @@ class GitRepo:
             )
         return self.out("rev-parse", f"refs/remotes/origin/{branch}")
 
+    def has_commit(self, sha: str, *, fetch: bool = True) -> bool:
+        """`sha` is a commit here; with `fetch`, try once to fetch it from
+        origin first (a controller may report a commit this clone lacks)."""
+
+        def present() -> bool:
+            return self.run("cat-file", "-e", f"{sha}^{{commit}}", check=False)[0] == 0
+
+        if present():
+            return True
+        if fetch and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
+            self.run("fetch", "--quiet", "origin", sha, timeout=NETWORK_TIMEOUT_S, check=False)
+            return present()
+        return False
+
     def archive(self, ref: str, paths: list[str]) -> bytes:
         """A tar of `paths` (those that exist) at `ref`."""
         present = [p for p in paths if self.out("ls-tree", ref, "--", p.strip("/"))]

@@ -9,7 +9,9 @@ import click
 
 from promoter.cli.options import (
     API_URL_OPTION,
+    CONTEXT_OPTION,
     DRY_RUN_OPTION,
+    KUBECONFIG_OPTION,
     OUTPUT_OPTION,
     REPO_OPTION,
     complete_environments,
@@ -45,6 +47,8 @@ from promoter.errors import ExitCode, InputError
 @REPO_OPTION
 @forge_option("Code host.")
 @API_URL_OPTION
+@KUBECONFIG_OPTION
+@CONTEXT_OPTION
 @DRY_RUN_OPTION
 @OUTPUT_OPTION
 def check_cmd(
@@ -56,6 +60,8 @@ def check_cmd(
     repo: Path,
     forge: str | None,
     api_url: str | None,
+    kubeconfig: Path | None,
+    context: str | None,
     dry_run: bool,
     output: str,
 ) -> None:
@@ -64,6 +70,7 @@ def check_cmd(
     Exit 1 when a rule fails (or could not be checked)."""
     from promoter.core.policy.report import text as report_text
     from promoter.workflows.check import check_local, check_pr, registry_client
+    from promoter.workflows.controller_facts import kube_reader
     from promoter.workflows.workspace import origin_url, workspace
 
     environ = dict(os.environ)
@@ -81,15 +88,19 @@ def check_cmd(
         url = repo_url or origin_url(repo)
         with workspace(url, environ, rehearsal=rehearsal) as ws:
             host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
-            result = check_pr(ws, host, pr, registry=registry_client)
+            result = check_pr(
+                ws, host, pr, registry=registry_client,
+                controllers=lambda: kube_reader(kubeconfig, context),
+            )  # fmt: skip
         report, items = result.checked.report, result.checked.items
         extra = {"pull_request": pr, "state": result.state}
     else:
         if not (source and target):
             raise InputError("give --pr N, or --from A --to B for a local check")
         checked = check_local(
-            repo, source, target, registry=registry_client, require_approvals=require_approvals
-        )
+            repo, source, target, registry=registry_client, require_approvals=require_approvals,
+            controllers=lambda: kube_reader(kubeconfig, context),
+        )  # fmt: skip
         report, items, extra = checked.report, checked.items, {}
     data = {**report.to_json(), **extra, "items": [i.to_json() for i in items]}
     shown = verdict_colored(report_text(report).rstrip())

@@ -40,6 +40,7 @@ from promoter.core.policy.report import status_line
 from promoter.core.pr_records import read_record
 from promoter.core.trailers import Deployment
 from promoter.errors import InputError, PromoterError
+from promoter.workflows.controller_facts import ReaderFactory, controller_reports, kube_reader
 from promoter.workflows.plan import check_hop, local_env_ref, local_plan, snapshot_at
 from promoter.workflows.workspace import Workspace, env_ref
 
@@ -127,11 +128,13 @@ def check_local(
     registry: Callable[[], Registry],
     now: datetime | None = None,
     require_approvals: bool = False,
+    controllers: ReaderFactory = kube_reader,
 ) -> Checked:
     """Evaluate the target's policies for the promotion `plan` would make,
     without a forge: approvals and labels are unknown (the approvals rule is
     reported as not evaluated, or fails with `require_approvals`), and no
-    applier status is known (healthy-upstream warns)."""
+    `promoter/apply` status is known (healthy-upstream warns) — unless Argo
+    CD or Flux applies the source environment: then they are asked."""
     config = load_config(repo_dir)
     source_env, target_env = config.environment(source), config.environment(target)
     check_hop(config, source_env, target_env)
@@ -154,6 +157,9 @@ def check_local(
             source_current={k: d.image for k, d in source_snap.deployed.items() if d.image},
             target_history=tuple(history(repo, config, target, target_ref or "HEAD", services)),
             apply_statuses={},
+            controllers=controller_reports(
+                controllers, repo, config, source_env, services, Path(tmp)
+            ),
             require_reviews=require_approvals,
             registry=(
                 registry_facts(items, registry) if _needs(target_env, "image-exists") else None
@@ -232,6 +238,7 @@ def check_pr(
     *,
     registry: Callable[[], Registry],
     now: datetime | None = None,
+    controllers: ReaderFactory = kube_reader,
 ) -> PullRequestCheck:
     """Evaluate a promoter PR, set `promoter/policy` on its head commit and
     update the sticky comment."""
@@ -286,6 +293,11 @@ def check_pr(
             ),
             target_history=tuple(history(ws.repo, config, target, base_ref, services)),
             apply_statuses=(apply_statuses(forge, source_history, refs) if source_history else {}),
+            controllers=(
+                controller_reports(controllers, ws.repo, config, source_env, services, scratch)
+                if source_env
+                else None
+            ),
             registry=(
                 registry_facts(items, registry) if _needs(target_env, "image-exists") else None
             ),

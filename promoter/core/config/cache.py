@@ -27,9 +27,12 @@ from typing import Any
 
 from promoter import __version__
 from promoter.core.config.model import (
+    ApplierSpec,
+    ArgoCDApplier,
     Config,
     DirectoryRender,
     Environment,
+    FluxApplier,
     ForgeSettings,
     HelmKeys,
     HelmRender,
@@ -152,6 +155,20 @@ def _render_from(data: dict[str, Any] | None) -> RenderSpec | None:
     return JsonnetRender(**{**fields, **tuples})
 
 
+def _applier_json(spec: ApplierSpec | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {"argocd" if isinstance(spec, ArgoCDApplier) else "flux": _fields(spec)}
+
+
+def _applier_from(data: dict[str, Any] | None) -> ApplierSpec | None:
+    if not data:
+        return None
+    ((kind, fields),) = data.items()
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return ArgoCDApplier(**fields) if kind == "argocd" else FluxApplier(**fields)
+
+
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
@@ -160,6 +177,7 @@ def _to_json(config: Config) -> dict[str, Any]:
                 **_fields(e),
                 "policies": [p.to_json() for p in e.policies],
                 "render": _render_json(e.render),
+                "applier": _applier_json(e.applier),
             }
             for e in config.environments
         ],
@@ -184,6 +202,7 @@ def _from_json(data: dict[str, Any]) -> Config:
                 **{k: tuple(v) for k, v in e.items() if isinstance(v, list)},
                 "policies": tuple(PolicyConfig.from_json(p) for p in e.get("policies", ())),
                 "render": _render_from(e.get("render")),
+                "applier": _applier_from(e.get("applier")),
             }
         )
         for e in data.pop("environments")

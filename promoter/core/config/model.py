@@ -90,6 +90,39 @@ class DirectoryRender:
 
 RenderSpec = HelmRender | JsonnetRender | DirectoryRender
 
+APPLIERS = ("promoter", "argocd", "flux")
+ARGOCD_NAMESPACE = "argocd"
+FLUX_NAMESPACE = "flux-system"
+SYNC_POLICIES = ("automated", "manual")
+
+
+@dataclass(frozen=True)
+class ArgoCDApplier:
+    """`applier: {argocd: …}`: Argo CD applies the environment. Names may use {env}."""
+
+    applications: tuple[str, ...] = ()
+    application_set: str | None = None
+    """Every Application this ApplicationSet generated counts."""
+    namespace: str = ARGOCD_NAMESPACE
+    """Where the Application resources live (Argo CD's namespace)."""
+    server: str | None = None
+    """Argo CD's API (https://argocd.example.com): read there with a token
+    ($ARGOCD_AUTH_TOKEN) instead of the Application resources."""
+    sync: str = "automated"
+    """What `promoter export argocd` writes as the sync policy."""
+
+
+@dataclass(frozen=True)
+class FluxApplier:
+    """`applier: {flux: …}`: Flux applies the environment; entries are
+    `namespace/name` (namespace default flux-system), {env} substituted."""
+
+    kustomizations: tuple[str, ...] = ()
+    helm_releases: tuple[str, ...] = ()
+
+
+ApplierSpec = ArgoCDApplier | FluxApplier
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -126,6 +159,9 @@ class Environment:
     render: RenderSpec | None = None
     """How this environment's services render unless a service says
     (`defaults.render` merged in); None: detected per path."""
+    applier: ApplierSpec | None = None
+    """What applies it when not the bundled agent (`defaults.applier`
+    merged in); None: promoter's agent and its `promoter/apply` status."""
 
     def __post_init__(self) -> None:
         for name in ("reviewers", "team_reviewers", "assignees", "labels", "policies"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
+from promoter.core.config.applier_entries import ApplierEntries
 from promoter.core.config.fields import (
     account_problem,
     api_url_problem,
@@ -22,6 +23,7 @@ from promoter.core.config.fields import (
 from promoter.core.config.model import (
     DEFAULT_MODE,
     SUPPORTED_VERSION,
+    ApplierSpec,
     Config,
     Environment,
     ForgeSettings,
@@ -42,8 +44,18 @@ from promoter.core.yamlnodes import Node, ScalarNode, SequenceNode, line_of
 
 _PR_KEYS = ("autoMerge", "draft", "reviewers", "teamReviewers", "assignees", "labels")
 _TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
-_ENV_KEYS = ("name", "from", "branch", "mode", "description", "policies", "render", *_PR_KEYS)
-_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", "render", *_PR_KEYS)
+_ENV_KEYS = (
+    "name",
+    "from",
+    "branch",
+    "mode",
+    "description",
+    "policies",
+    "render",
+    "applier",
+    *_PR_KEYS,
+)
+_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", "render", "applier", *_PR_KEYS)
 _FORGE_KEYS = ("type", "apiUrl", "repository")
 
 _T = TypeVar("_T")
@@ -73,6 +85,7 @@ class _Defaults:
     pull_request: _PullRequestKeys = _PullRequestKeys()
     policies: tuple[PolicyConfig, ...] = ()
     render: RenderSpec | None = None
+    applier: ApplierSpec | None = None
 
 
 def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
@@ -81,7 +94,7 @@ def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
     return fallback if fallback is not None else default
 
 
-class ConfigParser(ServiceEntries):
+class ConfigParser(ServiceEntries, ApplierEntries):
     """Walks the node graph once, building the model and collecting problems."""
 
     def __init__(self, file: str) -> None:
@@ -172,6 +185,7 @@ class ConfigParser(ServiceEntries):
             pull_request=self.pull_request_keys(entries, "defaults"),
             policies=merge_policies((), self.policies(entries, "defaults", has_source=None)),
             render=self.render_spec(entries, "defaults")[1],
+            applier=self.applier_spec(entries, "defaults")[1],
         )
 
     # -- forge
@@ -247,6 +261,7 @@ class ConfigParser(ServiceEntries):
             pr = self.pull_request_keys(entries, label)
             policies = self.policies(entries, label, has_source="from" in entries)
             render = self.render_spec(entries, label)[1]
+            applier = self.applier_spec(entries, label)[1]
             ok = ok and len(self.problems) == count
             if name is None:
                 continue
@@ -276,6 +291,7 @@ class ConfigParser(ServiceEntries):
                 labels=_first(pr.labels, fallback.labels, ()),
                 policies=merge_policies(defaults.policies, policies),
                 render=render if render is not None else defaults.render,
+                applier=applier if "applier" in entries else defaults.applier,
             )
             envs.append(env)
         ok = self.graph(envs, from_nodes) and ok

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+from promoter.core.controllers import ControllerState
 from promoter.core.images import ImageRef
 from promoter.core.plans import PlanItem
 from promoter.core.trailers import Deployment
@@ -98,6 +99,17 @@ class ObjectSummary:
 
 
 @dataclass(frozen=True)
+class ControllerReport:
+    """One Argo CD / Flux object of the source environment, and what the
+    environment's files say at the commit it is synced to."""
+
+    state: ControllerState
+    runs: Mapping[str, ImageRef] | None = None
+    """service -> image at `state.revision`; None when it names no commit,
+    or one the environment repository does not have."""
+
+
+@dataclass(frozen=True)
 class Facts:
     """The proposal under check and everything around it."""
 
@@ -120,6 +132,9 @@ class Facts:
     apply_statuses: Mapping[str, str] | None = None
     """Source-environment commit sha -> state of its `promoter/apply` status
     (APPLY_STATES); a sha without an entry has no report."""
+    controllers: tuple[ControllerReport, ...] | None = None
+    """The source environment's Argo CD / Flux objects when they apply it
+    (`applier:`); None: promoter's agent does, and `apply_statuses` tell."""
     registry: Mapping[str, RegistryFacts] | None = None
     """service -> registry facts about the item's new reference."""
     approvals: tuple[Approval, ...] | None = None

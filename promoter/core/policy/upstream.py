@@ -12,28 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from promoter.core.images import ImageRef, parse_reference
+from promoter.core.policy.controller_health import controller_results
 from promoter.core.policy.durations import format_duration, format_utc
 from promoter.core.policy.facts import Facts, Item
 from promoter.core.policy.result import ERROR, FAIL, PASS, WARN, Result
 from promoter.core.policy.settings import NoOptions, SoakOptions
+from promoter.core.policy.versions import same_version, version
 from promoter.core.trailers import Deployment
 from promoter.errors import ImageRefError
 
-__all__ = ["healthy_upstream", "order", "soak"]
-
-
-def same_version(a: ImageRef, b: ImageRef) -> bool:
-    """The digest decides when both have one; otherwise the tag."""
-    if a.digest and b.digest:
-        return a.digest == b.digest
-    return a.tag is not None and a.tag == b.tag
-
-
-def version(ref: ImageRef) -> str:
-    """`1.4.2`, or a short digest for digest-only references."""
-    if ref.tag is not None:
-        return ref.tag
-    return f"{ref.digest[:19]}…" if ref.digest else "(no tag)"
+__all__ = ["healthy_upstream", "order", "same_version", "soak", "version"]
 
 
 def when(moment: datetime) -> str:
@@ -285,6 +273,8 @@ def healthy_upstream(facts: Facts, options: NoOptions) -> list[Result]:
     skipped = _no_source("healthy-upstream", facts)
     if skipped is not None:
         return skipped
+    if facts.controllers is not None:
+        return controller_results(facts)
     if facts.apply_statuses is None or facts.source_history is None:
         missing = "commit statuses" if facts.apply_statuses is None else "history"
         return [

@@ -1,0 +1,108 @@
+"""`applier:` in promoter.yaml (an environment or `defaults`): who applies the
+environment — the bundled agent (`promoter`, the default), Argo CD or Flux —
+so that healthy-upstream, `promoter wait` and `promoter export` read and
+write the controller that really runs it."""
+
+from __future__ import annotations
+
+import re
+
+from promoter.core.config.fields import api_url_problem
+from promoter.core.config.model import (
+    APPLIERS,
+    ARGOCD_NAMESPACE,
+    SYNC_POLICIES,
+    ApplierSpec,
+    ArgoCDApplier,
+    FluxApplier,
+)
+from promoter.core.config.reader import STR, Entries, NodeReader
+from promoter.core.config.templates import template_problem
+from promoter.core.yamlnodes import ScalarNode
+
+_ARGOCD_KEYS = ("applications", "applicationSet", "namespace", "server", "sync")
+_FLUX_KEYS = ("kustomizations", "helmReleases")
+_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+PROMOTER = "promoter"
+
+
+def _object_name_problem(text: str) -> str | None:
+    problem = template_problem(text, ("env",))
+    if problem is not None:
+        return problem
+    if not _DNS_NAME.fullmatch(text.replace("{env}", "env")) or len(text) > 253:
+        return f"{text!r} is not a Kubernetes object name (lower case, digits, '-', '.')"
+    return None
+
+
+def _namespaced_problem(text: str) -> str | None:
+    namespace, _, name = text.rpartition("/")
+    for part in (namespace, name) if namespace else (name,):
+        problem = _object_name_problem(part)
+        if problem is not None:
+            return f"{problem}; write namespace/name or name"
+    return None
+
+
+def _sync_problem(text: str) -> str | None:
+    return None if text in SYNC_POLICIES else f"must be one of {', '.join(SYNC_POLICIES)}"
+
+
+class ApplierEntries(NodeReader):
+    def applier_spec(self, entries: Entries, label: str) -> tuple[bool, ApplierSpec | None]:
+        """(valid, the spec; None: absent or `promoter`)."""
+        if "applier" not in entries:
+            return True, None
+        key_node, node = entries["applier"]
+        sub_label = f"{label}: applier"
+        if isinstance(node, ScalarNode):
+            if node.tag == STR and node.value == PROMOTER:
+                return True, None
+            self.problem(
+                node,
+                f"{sub_label}: {node.value!r} is not an applier; use `promoter` (the bundled "
+                "agent), or a mapping with `argocd:` or `flux:`",
+            )
+            return False, None
+        sub = self.mapping(node, sub_label, APPLIERS[1:], at=key_node)
+        if sub is None:
+            return False, None
+        if len(sub) != 1:
+            self.problem(key_node, f"{sub_label} needs exactly one of: argocd, flux")
+            return False, None
+        ((kind, (kind_key, body)),) = sub.items()
+        count = len(self.problems)
+        inner = self.mapping(
+            body,
+            f"{sub_label}: {kind}",
+            _ARGOCD_KEYS if kind == "argocd" else _FLUX_KEYS,
+            at=kind_key,
+        )
+        if inner is None:
+            return False, None
+        where = f"{sub_label}: {kind}"
+        spec: ApplierSpec
+        if kind == "argocd":
+            apps = self.string_list(inner, "applications", where, _object_name_problem) or ()
+            app_set = self.checked(inner, "applicationSet", where, _object_name_problem)
+            if not apps and app_set is None:
+                self.problem(kind_key, f"{where}: name `applications` or an `applicationSet`")
+            spec = ArgoCDApplier(
+                applications=apps,
+                application_set=app_set,
+                namespace=self.checked(inner, "namespace", where, _object_name_problem)
+                or ARGOCD_NAMESPACE,
+                server=self._server(inner, where),
+                sync=self.checked(inner, "sync", where, _sync_problem) or "automated",
+            )
+        else:
+            kustomizations = self.string_list(inner, "kustomizations", where, _namespaced_problem)
+            releases = self.string_list(inner, "helmReleases", where, _namespaced_problem)
+            if not kustomizations and not releases:
+                self.problem(kind_key, f"{where}: name `kustomizations` or `helmReleases`")
+            spec = FluxApplier(kustomizations or (), releases or ())
+        return len(self.problems) == count, spec
+
+    def _server(self, entries: Entries, label: str) -> str | None:
+        server = self.checked(entries, "server", label, api_url_problem)
+        return None if server is None else server.rstrip("/")
