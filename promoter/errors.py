@@ -34,7 +34,10 @@ class ExitCode(IntEnum):
     APPLY = 8
     """The applier could not render, apply or prune an environment."""
     HEALTH = 9
-    """Applied, but objects did not become healthy before the timeout."""
+    """Applied, but objects did not become healthy before the timeout
+    (`promoter wait`: the applier reports the revision degraded)."""
+    TIMEOUT = 10
+    """`promoter wait`: the revision was not synced and healthy before --timeout."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
     PIPE_CLOSED = 141

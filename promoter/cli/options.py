@@ -81,6 +81,14 @@ LOG_FORMAT_OPTION = click.option(
     help="Log lines as text or as one JSON object per line.",
 )
 
+KUBECONFIG_OPTION = click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Kubeconfig for reading Argo CD / Flux objects (default: $KUBECONFIG, "
+    "~/.kube/config, or in-cluster).",
+)
+CONTEXT_OPTION = click.option("--context", help="Kubeconfig context (default: the current one).")
+
 API_URL_OPTION = click.option(
     "--api-url", help="API base URL (GitHub Enterprise, self-managed GitLab)."
 )
