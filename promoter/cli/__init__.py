@@ -27,6 +27,8 @@ COMMANDS = {
     "agent": "promoter.cli.agent_cmds:agent_cmd",
     "diff": "promoter.cli.agent_cmds:diff_cmd",
     "render": "promoter.cli.render_cmd:render_cmd",
+    "wait": "promoter.cli.wait_cmd:wait_cmd",
+    "export": "promoter.cli.export_cmd:export_cmd",
     "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""
@@ -46,7 +48,7 @@ def cli() -> None:
     Exit codes: 0 done or nothing to do; 1 a check failed; 2 bad input or config;
     3 git or remote failure; 4 push kept being rejected;
     5 file not readable or writable; 6 forge API failure; 7 registry failure;
-    8 apply failure; 9 health timeout;
+    8 apply failure; 9 health timeout or degraded; 10 wait timed out;
     70 internal error; 130 interrupted; 141 output closed; 143 terminated.
     """
 
