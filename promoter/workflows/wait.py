@@ -48,7 +48,7 @@ class WaitResult:
 
 def _reached(repo: GitRepo | None, revision: str, synced: str | None) -> bool:
     """`synced` is `revision` or a commit built on it."""
-    if synced is None:
+    if not synced:
         return False
     if synced.startswith(revision) or revision.startswith(synced):
         return True
