@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from promoter.adapters.kube import Kube
-from promoter.core.applier import health
 from promoter.core.applier.drift import drifted, needs_check
 from promoter.core.applier.errors import (
     ApplierError,
@@ -52,6 +51,7 @@ from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune
 from promoter.core.applier.result import Drift, RoundResult
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
+from promoter.workflows.health_wait import HealthError, wait_healthy
 
 log = logging.getLogger("promoter.applier")
 
@@ -62,12 +62,6 @@ class ApplyError(ApplierError):
 
 class PruneError(ApplierError):
     """One or more deletes failed; those objects stay tracked and are retried."""
-
-
-class HealthError(PromoterError):
-    """Applied, but not everything became healthy (or something failed)."""
-
-    exit_code = ExitCode.HEALTH
 
 
 @dataclass(frozen=True)
@@ -366,46 +360,11 @@ class _Round:
     # -- health ----------------------------------------------------------------------
 
     def _wait_healthy(self, desired: Sequence[Obj]) -> None:
-        rec = self.rec
-        deadline = rec.clock() + self.s.health_timeout
-        by_key = {o.key: o for o in desired}
-        states = {key: self._health(key) for key in by_key}
-        started = rec.clock()
-        next_progress = started + self.s.health_progress_every
-        while True:
-            stuck = [key for key, h in states.items() if not h.ready]
-            if not stuck:
-                return
-            failed = [k for k in stuck if states[k].state is health.State.FAILED]
-            now = rec.clock()
-            if failed or now >= deadline:
-                message = health.summarise_not_ready(states.items())
-                self.result.not_ready = message
-                why = "failed" if failed else f"not healthy after {self.s.health_timeout:g}s"
-                raise HealthError(f"applied, but {why}: {message}")
-            if now >= next_progress:
-                # A wait of minutes must not look like a hang in the pod's log.
-                next_progress = now + self.s.health_progress_every
-                waiting = health.not_ready(states.items())
-                log.info(
-                    "%s: waiting for %d of %d objects to become healthy (%.0fs of %gs): %s%s",
-                    self.s.env,
-                    len(waiting),
-                    len(states),
-                    now - started,
-                    self.s.health_timeout,
-                    "; ".join(f"{key}: {h.state}: {h.message}" for key, h in waiting[:3]),
-                    f"; … and {len(waiting) - 3} more" if len(waiting) > 3 else "",
-                )
-            rec.sleep(self.s.health_poll)
-            self._relist([by_key[k] for k in stuck])
-            states.update({key: self._health(key) for key in stuck})
-
-    def _health(self, key: str) -> health.Health:
-        obj = self.live.get(key)
-        if obj is None:
-            return health.Health(health.State.IN_PROGRESS, "not found in the cluster")
-        return health.status(obj)
+        try:
+            wait_healthy(desired, self.live, self._relist, self.s, self.rec.clock, self.rec.sleep)
+        except HealthError as err:
+            self.result.not_ready = err.not_ready
+            raise
 
     def _relist(self, objs: Sequence[Obj]) -> None:
         pairs: dict[tuple[str, str], tuple[Any, set[str | None]]] = {}
