@@ -121,7 +121,39 @@ def rollout(phase: str | None, observed: Any = "1", **extra: Any) -> dict[str, A
     return mk("argoproj.io/v1alpha1", "Rollout", {}, st)
 
 
+def canary(phase: str | None, **extra: Any) -> dict[str, Any]:
+    """`status` as Flagger writes it (flagger.app/v1beta1)."""
+    st: dict[str, Any] = {"observedGeneration": 1, "canaryWeight": 0, "failedChecks": 0, **extra}
+    if phase:
+        st["phase"] = phase
+    return mk("flagger.app/v1beta1", "Canary", {}, st)
+
+
+def promoted(status: str, message: str) -> list[dict[str, Any]]:
+    return [{"type": "Promoted", "status": status, "reason": "Succeeded", "message": message}]
+
+
 CASES: list[Any] = [
+    # Flagger Canary
+    pytest.param(
+        canary("Initialized", conditions=promoted("True", "Deployment initialization completed.")),
+        C,
+        "initialization completed",
+        id="canary-initialized",
+    ),
+    pytest.param(canary("Succeeded"), C, "Canary Succeeded", id="canary-succeeded"),
+    pytest.param(canary("Progressing", canaryWeight=20), P, "Progressing", id="canary-progressing"),
+    pytest.param(canary("WaitingPromotion"), P, "WaitingPromotion", id="canary-waiting-promotion"),
+    pytest.param(
+        canary(
+            "Failed",
+            conditions=promoted("False", "Canary analysis failed, Deployment scaled to zero."),
+        ),
+        F,
+        "rolled back",
+        id="canary-failed",
+    ),
+    pytest.param(canary(None), P, "Flagger", id="canary-no-phase"),
     # Deployment
     pytest.param(deploy(), C, "available", id="deployment-complete"),
     pytest.param(deploy(observedGeneration=0), P, "generation 1", id="deployment-not-observed"),

@@ -28,7 +28,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-PHASES = ("fetch", "render", "inventory", "apply", "prune", "health")
+PHASES = ("fetch", "render", "inventory", "presync", "apply", "prune", "health", "postsync")
 
 
 class Metrics:

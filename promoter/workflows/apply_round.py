@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,11 @@ from promoter.core.applier.order import apply_order
 from promoter.core.applier.prepare import crd_scopes, hashes, prepare
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune_candidates
 from promoter.core.applier.result import Drift, RoundResult
+from promoter.core.applier.sync_options import create_only, split, sync_needed
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 from promoter.workflows.health_wait import HealthError, wait_healthy
+from promoter.workflows.hooks_run import HookRunner
 
 log = logging.getLogger("promoter.applier")
 
@@ -155,11 +158,13 @@ class _Round:
     def run(self, render: Render) -> None:
         self.result.phase = "render"
         objs = render()
-        desired = prepare(objs, self.kube.namespaced, self.kube.namespace, self.s.owner_label)
+        prepared = prepare(objs, self.kube.namespaced, self.kube.namespace, self.s.owner_label)
+        parts = split(prepared)
+        desired = parts.main
         check_render(desired, self.s.allow_empty)
         batches = apply_order(desired)
         self.hashes = hashes(desired)
-        self.new_kinds = crd_scopes(desired)
+        self.new_kinds = crd_scopes(prepared)
         self.result.desired = len(desired)
 
         self.result.phase = "inventory"
@@ -168,23 +173,40 @@ class _Round:
         self.new_namespaces = {
             o.name for o in desired if (group_of(o.api_version), o.kind) == NAMESPACE
         } - {k.split("/")[3] for k in self.live if k.startswith("/Namespace/")}
-        self.inv = before_apply(self.stored, self.hashes)
-        self._store()
+        # Hooks run when Git changed the environment, as an Argo CD sync
+        # would: not on a no-change round, nor to heal drift.
+        recorded = {k: e.hash for k, e in self.stored.entries.items()}
+        hooks = (
+            HookRunner(self.kube, parts.hooks, self.s, self.result, self.rec.clock, self.rec.sleep)
+            if parts.hooks and not self.s.dry_run and sync_needed(recorded, self.hashes)
+            else None
+        )
+        with _on_failure(hooks):
+            if hooks is not None:
+                self.result.phase = "presync"
+                hooks.run("PreSync")  # a failed migration: nothing else is applied or pruned
+            self.inv = before_apply(self.stored, self.hashes)
+            self._store()
 
-        self.result.phase = "apply"
-        try:
-            for batch in batches:
-                self._apply_batch(batch)
-        except PromoterError:
-            self._store_quietly()  # keep what the objects that did apply recorded
-            raise
+            self.result.phase = "apply"
+            try:
+                for batch in batches:
+                    self._apply_batch(batch)
+                if hooks is not None:
+                    hooks.run("Sync")
+            except PromoterError:
+                self._store_quietly()  # keep what the objects that did apply recorded
+                raise
 
-        self.result.phase = "prune"
-        self._prune(set(self.hashes))
+            self.result.phase = "prune"
+            self._prune(set(self.hashes))
 
-        self.result.phase = "health"
-        if not self.s.dry_run:
-            self._wait_healthy(desired)
+            self.result.phase = "health"
+            if not self.s.dry_run:
+                self._wait_healthy(desired)
+            if hooks is not None:
+                self.result.phase = "postsync"
+                hooks.run("PostSync")
 
     # -- inventory -------------------------------------------------------------------
 
@@ -275,6 +297,12 @@ class _Round:
             self._write(obj, digest)
             self.result.created.append(key)
             return True
+        if create_only(obj):  # Flux `ssa: IfNotPresent`: created once, then left alone
+            self.inv = self.inv.with_entry(
+                key, Entry(digest, live["metadata"].get("resourceVersion"))
+            )
+            self.result.unchanged += 1
+            return False
         rv = (live.get("metadata") or {}).get("resourceVersion")
         if entry is None or entry.hash != digest:
             out = self._write(obj, digest)
@@ -379,6 +407,17 @@ class _Round:
                 self.live.pop(obj.key, None)
             else:
                 self.live[obj.key] = found
+
+
+@contextmanager
+def _on_failure(hooks: HookRunner | None) -> Iterator[None]:
+    """Run the SyncFail hooks when anything in the block fails."""
+    try:
+        yield
+    except PromoterError:
+        if hooks is not None:
+            hooks.fail()
+        raise
 
 
 def _kinds(

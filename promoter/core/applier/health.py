@@ -13,7 +13,9 @@ Deliberate differences from kstatus, for an applier that waits on health:
   waiting reasons (ImagePullBackOff...) stay InProgress but are named, so
   the timeout message says what is wrong;
 - a PVC in phase Lost is Failed;
-- Argo Rollouts (not covered by kstatus) follow status.phase;
+- Argo Rollouts (not covered by kstatus) follow status.phase, and so do
+  Flagger Canaries (Initialized / Succeeded ready, Failed failed, any other
+  phase in progress);
 - any other kind with a Ready (else Available) condition follows it.
 """
 
@@ -329,6 +331,26 @@ def _rollout(
     return _progress("waiting for the Rollout controller to report a phase")
 
 
+# Flagger's Canary phases: Initialized (ready, no analysis running) and
+# Succeeded (the last analysis promoted) are at rest; Failed rolled back.
+_CANARY_AT_REST = ("Initialized", "Succeeded")
+
+
+def _canary(
+    obj: Mapping[str, Any], spec: Mapping[str, Any], st: Mapping[str, Any], conds: Conds
+) -> Health:
+    phase = st.get("phase")
+    promoted = conds.get("Promoted")
+    message = f": {promoted['message']}" if promoted and promoted.get("message") else ""
+    if phase in _CANARY_AT_REST:
+        return _current(f"Canary {phase}{message}")
+    if phase == "Failed":
+        return _failed(f"Canary analysis failed and was rolled back{message}")
+    if phase:
+        return _progress(f"Canary is {phase}{message}")
+    return _progress("waiting for Flagger to report a phase")
+
+
 def _generic(st: Mapping[str, Any], conds: Conds, generation: int | None) -> Health:
     if not st:
         return _current("no status to wait for")
@@ -356,6 +378,7 @@ _RULES = {
     ("", "Service"): _service,
     CRD: _crd,
     ("argoproj.io", "Rollout"): _rollout,
+    ("flagger.app", "Canary"): _canary,
 }
 
 _SEVERITY = {State.FAILED: 0, State.UNKNOWN: 1, State.IN_PROGRESS: 2, State.CURRENT: 3}

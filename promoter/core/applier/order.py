@@ -5,9 +5,10 @@ Batches, each applied before the next starts:
 1. CustomResourceDefinitions: the loop waits for them to be Established
    and refreshes discovery, or custom resources of those kinds fail.
 2. Namespaces: everything namespaced needs its namespace.
-3. One batch per wave (`promoter.dev/wave`, an integer, default 0, lower
-   first). CRDs and Namespaces ignore their wave: they always lead, because
-   no wave can work without them.
+3. One batch per wave (`promoter.dev/wave`, else Argo CD's
+   `argocd.argoproj.io/sync-wave`; an integer, default 0, lower first).
+   CRDs and Namespaces ignore their wave: they always lead, because no
+   wave can work without them.
 
 Inside a wave, kinds follow Helm's install order (what an object refers to
 comes before it: ServiceAccounts and Secrets before the Pods that mount
@@ -27,6 +28,7 @@ from promoter.core.applier.keys import CRD, NAMESPACE, group_of, parse_key
 from promoter.core.objects import Obj
 
 WAVE_ANNOTATION = "promoter.dev/wave"
+ARGOCD_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 
 # Helm's InstallOrder for built-in kinds, keyed by (group, kind) so a custom
 # resource that happens to be called `Service` (Knative) is not mistaken
@@ -93,18 +95,20 @@ def wave_of(annotations: Mapping[str, Any] | None, key: str) -> int:
     """The object's wave; WaveError naming `key` when the annotation is not
     an integer string (annotation values must be strings: the API server
     rejects an unquoted `1`, so say so now rather than mid-apply)."""
-    raw = (annotations or {}).get(WAVE_ANNOTATION)
+    found = annotations or {}
+    name = WAVE_ANNOTATION if WAVE_ANNOTATION in found else ARGOCD_WAVE_ANNOTATION
+    raw = found.get(name)
     if raw is None:
         return 0
     if not isinstance(raw, str):
         raise WaveError(
-            f"{key}: annotation {WAVE_ANNOTATION} must be a string, got {raw!r}",
-            hint=f'quote it: {WAVE_ANNOTATION}: "{raw}"',
+            f"{key}: annotation {name} must be a string, got {raw!r}",
+            hint=f'quote it: {name}: "{raw}"',
         )
     if not _WAVE.fullmatch(raw):
         raise WaveError(
-            f"{key}: annotation {WAVE_ANNOTATION}: {raw!r} is not an integer",
-            hint=f'use a whole number such as {WAVE_ANNOTATION}: "-1" or "2"',
+            f"{key}: annotation {name}: {raw!r} is not an integer",
+            hint=f'use a whole number such as {name}: "-1" or "2"',
         )
     return int(raw)
 

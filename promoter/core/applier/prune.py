@@ -9,7 +9,9 @@ An object is never deleted when, *on the live object*:
 - the owner label does not carry our value (someone else took it over, or
   it was never stamped by us);
 - `promoter.dev/prune` says `disabled` (or `false`); an unknown value is
-  treated the same way, because guessing wrong deletes data;
+  treated the same way, because guessing wrong deletes data; Flux's
+  `kustomize.toolkit.fluxcd.io/prune: disabled` and Argo CD's
+  `argocd.argoproj.io/sync-options: Prune=false` are honoured too;
 - it is a Namespace, PersistentVolumeClaim or CustomResourceDefinition and
   that kind is not explicitly allowed: deleting one of those deletes data
   (everything in the namespace, the volume, every custom resource).
@@ -31,6 +33,8 @@ from promoter.core.applier.order import annotations_of, prune_key_order
 from promoter.core.objects import Obj
 
 PRUNE_ANNOTATION = "promoter.dev/prune"
+FLUX_PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 DEFAULT_OWNER_LABEL = ("app.kubernetes.io/managed-by", "promoter")
 # (group, kind) -> the kind name to list in the environment's prune allowance.
 _DISABLED = frozenset({"disabled", "false"})
@@ -94,7 +98,13 @@ def _keep_reason(
     if have != value:
         owner = "the label is missing" if have is None else f"it says {have!r}"
         return f"not ours: label {label}={value} expected, {owner}"
-    setting = _annotations(meta).get(PRUNE_ANNOTATION)
+    annotations = _annotations(meta)
+    if str(annotations.get(FLUX_PRUNE_ANNOTATION, "")).strip().lower() == "disabled":
+        return f"prune disabled by annotation {FLUX_PRUNE_ANNOTATION}"
+    options = [o.strip() for o in str(annotations.get(ARGOCD_SYNC_OPTIONS, "")).split(",")]
+    if "Prune=false" in options:
+        return f"prune disabled by annotation {ARGOCD_SYNC_OPTIONS}: Prune=false"
+    setting = annotations.get(PRUNE_ANNOTATION)
     if setting is not None:
         word = str(setting).strip().lower()
         if word in _DISABLED:

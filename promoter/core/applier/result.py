@@ -9,7 +9,17 @@ from typing import Any
 from promoter.errors import ExitCode
 
 # Phases, in order; `phase` names the one that failed (or "done").
-PHASES = ("fetch", "render", "inventory", "apply", "prune", "health", "done")
+PHASES = (
+    "fetch",
+    "render",
+    "inventory",
+    "presync",
+    "apply",
+    "prune",
+    "health",
+    "postsync",
+    "done",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class RoundResult:
     not_ready: str | None = None
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     """(path, why): rendered paths that hold nothing the applier can apply."""
+    hooks: list[str] = field(default_factory=list)
+    """What each sync hook did, in order: `PreSync batch/Job/default/migrate: succeeded`."""
     duration: float = 0.0
     requests: int = 0
     started: float = 0.0
@@ -85,6 +97,7 @@ class RoundResult:
         lines += [f"  would prune {k}" for k in self.would_prune]
         lines += [f"  kept {k}: {why}" for k, why in self.prune_skipped]
         lines += [f"  not applied {path}: {why}" for path, why in self.not_applied]
+        lines += [f"  hook {line}" for line in self.hooks]
         if self.not_ready:
             lines += ["  " + line for line in self.not_ready.splitlines()]
         if self.error and not self.ok:
@@ -113,6 +126,7 @@ class RoundResult:
             "prune_skipped": [{"key": k, "reason": r} for k, r in self.prune_skipped],
             "not_ready": self.not_ready,
             "not_applied": [{"path": p, "reason": r} for p, r in self.not_applied],
+            "hooks": self.hooks,
             "duration_seconds": round(self.duration, 3),
             "requests": self.requests,
             "started": self.started,
