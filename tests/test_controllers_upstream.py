@@ -120,12 +120,14 @@ APPLIERS = {
 }
 
 
-def _remote(tmp_path: Path, applier: str) -> Remote:
+def _remote(tmp_path: Path, applier: str, forge: str = "") -> Remote:
     source = tmp_path / "src"
     shutil.copytree(EXAMPLE, source)
     config = source / "promoter.yaml"
     config.write_text(
-        config.read_text().replace(
+        config.read_text()
+        .replace("defaults:\n", forge + "defaults:\n")
+        .replace(
             "  - name: dev\n  - name: staging\n    from: dev\n",
             "  - name: dev\n" + APPLIERS[applier] + "  - name: staging\n    from: dev\n"
             "    policies: {healthy-upstream: {}}\n",
@@ -354,3 +356,59 @@ def test_wait_exit_codes_degraded_timeout_and_later_commits(
     assert wait(before).exit_code == 0
     bad = wait("not-a-commit")
     assert bad.exit_code == 2 and "neither a commit" in bad.stderr
+
+
+@pytest.mark.parametrize("promoted", ["argocd"], indirect=True)
+def test_status_shows_what_the_controller_runs(
+    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+) -> None:
+    clone, before, _ = promoted
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    cluster.set_status(*ARGO, "argocd", "shop-dev", argo_status("OutOfSync", before))
+    text = run("status", "--repo", str(clone), "--applier", "--kubeconfig", str(kubeconfig))
+    assert text.exit_code == 0, text.output
+    row = next(line for line in text.stdout.splitlines() if line.startswith("dev "))
+    assert row.split()[:5] == ["dev", "Application", "argocd/shop-dev", "progressing", before[:12]]
+    as_json = run("status", "--repo", str(clone), "--applier", "--kubeconfig", str(kubeconfig),
+                  "-o", "json")  # fmt: skip
+    (state,) = json.loads(as_json.stdout)["appliers"]["dev"]
+    assert state["revision"] == before and state["summary"] == "OutOfSync, Healthy"
+    plain = run("status", "--repo", str(clone), "-o", "json")  # no cluster asked without it
+    assert "appliers" not in json.loads(plain.stdout)
+
+
+def test_the_pr_check_and_its_sticky_comment_read_argocd(
+    run, cluster: FakeKube, tmp_path: Path
+) -> None:
+    from tests.fakeforge import github_fake
+
+    token = "ghp_controllersTOKEN1234"
+    remote = _remote(tmp_path, "argocd", "forge:\n  type: github\n  repository: acme/env\n")
+    before = remote.head()
+    bumped = run("bump", "--repo-url", remote.url, "--env", "dev", "--service", "api",
+                 "--tag", "1.4.2")  # fmt: skip
+    assert bumped.exit_code == 0, bumped.output
+    after = remote.head()
+    kubeconfig = str(cluster.write_kubeconfig(tmp_path / "kubeconfig"))
+    env = {"GITHUB_TOKEN": token}
+    with github_fake(repo="acme/env", token=token) as gh:
+        opened = run("promote", "--repo-url", remote.url, "--from", "dev", "--to", "staging",
+                     "--service", "api", env=env)  # fmt: skip
+        assert opened.exit_code == 0, opened.output
+        (pr,) = gh.open_pulls("main")
+        check = ("check", "--repo-url", remote.url, "--pr", str(pr["number"]),
+                 "--kubeconfig", kubeconfig)  # fmt: skip
+
+        cluster.set_status(*ARGO, "argocd", "shop-dev", argo_status("Synced", before))
+        refused = run(*check, env=env)
+        assert refused.exit_code == 1, refused.output
+        assert gh.latest_statuses(pr["head"]["sha"])["promoter/policy"]["state"] == "failure"
+        (comment,) = gh.comments[pr["number"]]
+        assert "healthy-upstream" in comment["body"]
+        assert f"healthy on {before[:12]}, a revision that runs api 1.0.0" in comment["body"]
+
+        cluster.set_status(*ARGO, "argocd", "shop-dev", argo_status("Synced", after))
+        allowed = run(*check, env=env)
+        assert allowed.exit_code == 0, allowed.output
+        assert gh.latest_statuses(pr["head"]["sha"])["promoter/policy"]["state"] == "success"
+        assert "dev is synced and healthy with api 1.4.2" in gh.comments[pr["number"]][0]["body"]

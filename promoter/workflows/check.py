@@ -292,7 +292,11 @@ def check_pr(
                 else None
             ),
             target_history=tuple(history(ws.repo, config, target, base_ref, services)),
-            apply_statuses=(apply_statuses(forge, source_history, refs) if source_history else {}),
+            apply_statuses=(
+                apply_statuses(forge, source_history, refs)
+                if source_history and source_env and source_env.applier is None
+                else {}
+            ),
             controllers=(
                 controller_reports(controllers, ws.repo, config, source_env, services, scratch)
                 if source_env

@@ -52,6 +52,22 @@ def runs_at(
     return {name: d.image for name, d in snap.deployed.items() if d.image}
 
 
+def applier_states(readers: ReaderFactory, env: Environment) -> list[ControllerState]:
+    """What `env`'s Argo CD / Flux objects report ([] without `applier:`); a
+    controller that cannot be asked is one UNREADABLE state, not an error:
+    the caller still has everything else to say."""
+    if env.applier is None:
+        return []
+    reader = readers()
+    try:
+        return reader.states(env.applier, env.name)
+    except PromoterError as err:
+        kind = "argocd" if isinstance(env.applier, ArgoCDApplier) else "flux"
+        return [ControllerState(kind, kind, UNREADABLE, err.message)]
+    finally:
+        reader.close()
+
+
 def controller_reports(
     readers: ReaderFactory,
     repo: GitRepo,
@@ -63,15 +79,7 @@ def controller_reports(
     """None when promoter's own agent applies `env` (no `applier:`)."""
     if env.applier is None:
         return None
-    reader = readers()
-    try:
-        states = reader.states(env.applier, env.name)
-    except PromoterError as err:
-        # One rule cannot be checked; the others still can: report, not abort.
-        kind = "argocd" if isinstance(env.applier, ArgoCDApplier) else "flux"
-        return (ControllerReport(ControllerState(kind, kind, UNREADABLE, err.message)),)
-    finally:
-        reader.close()
+    states = applier_states(readers, env)
     seen: dict[str, dict[str, ImageRef] | None] = {}
     out = []
     for state in states:
