@@ -412,3 +412,50 @@ def test_the_pr_check_and_its_sticky_comment_read_argocd(
         assert allowed.exit_code == 0, allowed.output
         assert gh.latest_statuses(pr["head"]["sha"])["promoter/policy"]["state"] == "success"
         assert "dev is synced and healthy with api 1.4.2" in gh.comments[pr["number"]][0]["body"]
+
+
+def test_reader_finds_applicationset_children_helmreleases_and_missing_names(
+    cluster: FakeKube, tmp_path: Path
+) -> None:
+    from promoter.adapters.controllers import ControllerReader
+    from promoter.adapters.kube import Kube
+    from promoter.core.config.model import ArgoCDApplier, FluxApplier
+    from promoter.errors import PromoterError
+
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "shop",
+             "uid": "0b8e2c3a-1111-4222-8333-444455556666", "controller": True}  # fmt: skip
+    for name in ("api-dev", "web-dev", "api-prod"):
+        refs = [owner] if name != "api-prod" else []
+        meta = {"name": name, "namespace": "argocd", "ownerReferences": refs}
+        cluster.seed({"apiVersion": ARGO[0], "kind": ARGO[1], "metadata": meta})
+        cluster.set_status(*ARGO, "argocd", name, argo_status("Synced", "a" * 40))
+    reader = ControllerReader(lambda: Kube.connect(kubeconfig))
+    try:
+        states = reader.states(ArgoCDApplier(("gone-{env}",), "shop"), "dev")
+        assert [(s.name, s.verdict) for s in states] == [
+            ("Application argocd/gone-dev", "degraded"),
+            ("Application argocd/api-dev", "healthy"),
+            ("Application argocd/web-dev", "healthy"),
+        ]
+        assert states[0].summary == "not found in the cluster"
+        with pytest.raises(PromoterError) as info:  # Flux's HelmRelease CRD is not installed
+            reader.states(FluxApplier(helm_releases=("team/worker",)), "dev")
+        assert "the cluster does not serve HelmRelease" in info.value.message
+        cluster.seed(_crd("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", "v2"))
+        cluster.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+        cluster.seed({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                      "metadata": {"name": "worker", "namespace": "team"}, "spec": {}})  # fmt: skip
+        cluster.set_status("helm.toolkit.fluxcd.io/v2", "HelmRelease", "team", "worker",
+                           {**flux_status("True", "UpgradeSucceeded", "x"),
+                            "lastAttemptedRevision": "1.4.2"})  # fmt: skip
+    finally:
+        reader.close()
+    reader = ControllerReader(lambda: Kube.connect(kubeconfig))  # discovery sees the new CRD
+    try:
+        (release,) = reader.states(FluxApplier(helm_releases=("team/worker",)), "dev")
+    finally:
+        reader.close()
+    assert (release.name, release.verdict, release.revision) == (
+        "HelmRelease team/worker", "healthy", None,
+    )  # fmt: skip
