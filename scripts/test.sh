@@ -18,9 +18,10 @@ setup_only=0
 if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 
 # Real parts the tests run: git, an OCI registry (distribution) with htpasswd
-# auth, groovy to compile the Jenkins step, rsync for gitlab-ci-local.
+# auth, groovy to compile the Jenkins step, rsync for gitlab-ci-local,
+# Chromium and its driver for the dashboard's browser test.
 declare -A debian=([git]=git [docker-registry]=docker-registry [htpasswd]=apache2-utils
-  [groovy]=groovy [rsync]=rsync [npm]=npm)
+  [groovy]=groovy [rsync]=rsync [npm]=npm [chromium]=chromium [chromedriver]=chromium-driver)
 missing=()
 for tool in "${!debian[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${debian[$tool]}")

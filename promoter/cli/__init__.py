@@ -29,6 +29,7 @@ COMMANDS = {
     "render": "promoter.cli.render_cmd:render_cmd",
     "wait": "promoter.cli.wait_cmd:wait_cmd",
     "export": "promoter.cli.export_cmd:export_cmd",
+    "dashboard": "promoter.cli.dashboard_cmd:dashboard_cmd",
     "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""

@@ -197,6 +197,11 @@ class Forge(Protocol):
         `max_comment_length` (the caller truncates)."""
         ...
 
+    def sticky_comment(self, pr: PullRequest, marker: str) -> str | None:
+        """The body of the comment `upsert_comment` would edit (None: there is
+        none): the same listing, no write."""
+        ...
+
     def approvals(self, pr: PullRequest) -> list[Approval]:
         """Submitted reviews (GitHub) / current approvals (GitLab), oldest first:
         one request per 100."""

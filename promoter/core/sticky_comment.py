@@ -3,7 +3,12 @@ the target environment, kept under the forge's size limit."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from promoter.core.chatops.events import STICKY_MARKER
 from promoter.core.plans import PlanItem
@@ -11,6 +16,32 @@ from promoter.core.policy import report as policy_report
 from promoter.core.policy.engine import Report
 
 _ROOM = 2_000  # for the plan, the policy table and the truncation notes
+POLICY_DATA = "<!-- promoter:policy "
+# The policy results again, for programs (the dashboard): base64 JSON, so no
+# reason text can close the HTML comment or be rendered by the forge.
+_POLICY_DATA = re.compile(re.escape(POLICY_DATA) + r"([A-Za-z0-9+/=]+) -->")
+
+
+def policy_data(report: Report) -> str:
+    results = [
+        {"rule": r.rule, "status": r.status, "subject": r.subject, "reason": r.reason}
+        for r in report.results
+    ]
+    data = {"verdict": report.verdict, "target": report.target_env, "results": results}
+    return POLICY_DATA + base64.b64encode(json.dumps(data).encode()).decode() + " -->"
+
+
+def policy_results(body: str | None) -> dict[str, Any] | None:
+    """The results a sticky comment carries; None when it has none (an older
+    comment, or not ours)."""
+    match = _POLICY_DATA.search(body or "")
+    if match is None:
+        return None
+    try:
+        data = json.loads(base64.b64decode(match[1], validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _plan(items: list[PlanItem], target: str) -> str:
@@ -50,7 +81,7 @@ def body(
 ) -> str:
     head = "\n\n".join(
         [
-            STICKY_MARKER,
+            f"{STICKY_MARKER}\n{policy_data(report)}",
             f"## promoter: {title}",
             "### Plan",
             _plan(items, target),

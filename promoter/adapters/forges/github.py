@@ -190,8 +190,7 @@ class GitHubForge(GitHubClient):
 
         return self._call(f"read the statuses of {sha[:12]}", fetch)
 
-    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
-        check_sticky(marker, body, self.max_comment_length, "GitHub")
+    def _sticky(self, pr: PullRequest, marker: str) -> Marked | None:
         handle = self._handle(pr.number)
 
         def marked() -> Iterator[Marked]:
@@ -201,9 +200,18 @@ class GitHubForge(GitHubClient):
                     author = raw.user.login if raw.user is not None else None
                     yield Marked(raw.id, author, raw.body or "")
 
-        found = self._call(
+        return self._call(
             f"list the comments on #{pr.number}", lambda: pick_sticky(marked(), self._me)
         )
+
+    def sticky_comment(self, pr: PullRequest, marker: str) -> str | None:
+        found = self._sticky(pr, marker)
+        return None if found is None else found.body
+
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
+        check_sticky(marker, body, self.max_comment_length, "GitHub")
+        handle = self._handle(pr.number)
+        found = self._sticky(pr, marker)
         if found is None:
             made = self._call(f"comment on #{pr.number}", lambda: handle.create_issue_comment(body))
             self._learn(made)

@@ -255,8 +255,7 @@ class GitLabForge(GitLabClient):
 
         return self._call(f"read the statuses of {sha[:12]}", fetch)
 
-    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
-        check_sticky(marker, body, self.max_comment_length, "GitLab")
+    def _sticky(self, pr: PullRequest, marker: str) -> Marked | None:
         mr = self._project.mergerequests.get(pr.number, lazy=True)
 
         def marked() -> Iterator[Marked]:
@@ -270,9 +269,18 @@ class GitLabForge(GitLabClient):
                 author = (data.get("author") or {}).get("username")
                 yield Marked(int(data["id"]), author, text)
 
-        found = self._call(
+        return self._call(
             f"list the notes on !{pr.number}", lambda: pick_sticky(marked(), self._me)
         )
+
+    def sticky_comment(self, pr: PullRequest, marker: str) -> str | None:
+        found = self._sticky(pr, marker)
+        return None if found is None else found.body
+
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> CommentResult:
+        check_sticky(marker, body, self.max_comment_length, "GitLab")
+        mr = self._project.mergerequests.get(pr.number, lazy=True)
+        found = self._sticky(pr, marker)
         if found is None:
             note = self._call(f"comment on !{pr.number}", lambda: mr.notes.create({"body": body}))
             self._learn(note.attributes)

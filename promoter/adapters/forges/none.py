@@ -104,6 +104,9 @@ class NoForge:
         check_sticky(marker, body, self.max_comment_length, "the plain remote")
         return CommentResult(0, created=False, updated=False)
 
+    def sticky_comment(self, pr: PullRequest, marker: str) -> str | None:
+        return None
+
     def approvals(self, pr: PullRequest) -> list[Approval]:
         return []
 

@@ -38,6 +38,9 @@ class RehearsalForge:
     def approvals(self, pr: PullRequest) -> list[Approval]:
         return self.inner.approvals(pr)
 
+    def sticky_comment(self, pr: PullRequest, marker: str) -> str | None:
+        return self.inner.sticky_comment(pr, marker)
+
     def team_members(self, team: str) -> set[str]:
         return self.inner.team_members(team)
 

@@ -1,0 +1,182 @@
+"""dashboard: a read-only web view of what runs where, what waits, what drifted."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from promoter.cli.options import (
+    API_URL_OPTION,
+    CONTEXT_OPTION,
+    KUBECONFIG_OPTION,
+    REPO_OPTION,
+    forge_for,
+    forge_option,
+)
+from promoter.cli.output import emit
+from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.core.config.model import Config
+    from promoter.core.forge import Forge
+    from promoter.workflows.dashboard import Reader
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
+        raise InputError(f"--listen {text!r} is not HOST:PORT", hint="e.g. --listen 127.0.0.1:8080")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def web_base(url: str) -> str | None:
+    """https://host/owner/name for a clone URL (https or scp-like ssh), credentials dropped."""
+    match = re.fullmatch(r"(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?", url)
+    if match:
+        return f"https://{match[1]}/{match[2]}"
+    match = re.fullmatch(r"https?://(?:[^@/]+@)?([^/]+)/(.+?)(?:\.git)?/?", url)
+    return f"https://{match[1]}/{match[2]}" if match else None
+
+
+@click.command("dashboard")
+@REPO_OPTION
+@click.option("--repo-url", "repo_url", help="Show this remote (a clone kept while it runs).")
+@click.option(
+    "--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to serve on."
+)
+@click.option(
+    "--refresh",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds between reads of the repository.",
+)
+@click.option(
+    "--token-env",
+    metavar="NAME",
+    help="Require this environment variable's value as a bearer token or basic-auth "
+    "password (needed to listen beyond loopback).",
+)
+@click.option(
+    "--applier",
+    "show_applier",
+    is_flag=True,
+    help="Also show what Argo CD / Flux report (promoter.yaml's `applier:`).",
+)
+@KUBECONFIG_OPTION
+@CONTEXT_OPTION
+@forge_option("List open promotion PRs/MRs from this code host (default: promoter.yaml's forge).")
+@API_URL_OPTION
+def dashboard_cmd(
+    repo: Path,
+    repo_url: str | None,
+    listen: str,
+    refresh: float,
+    token_env: str | None,
+    show_applier: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    forge: str | None,
+    api_url: str | None,
+) -> None:
+    """Serve a read-only dashboard: the environment matrix, open promotions
+    with their policy results, the appliers, history and delivery figures.
+    Git stays the only write path: actions are links to the forge."""
+    import waitress
+
+    from promoter.adapters.http.dashboard_app import DashboardApp, Links
+    from promoter.core.config.loader import load_config
+    from promoter.workflows.controller_facts import kube_reader
+    from promoter.workflows.dashboard import Refresher, local_reader, remote_reader
+    from promoter.workflows.workspace import origin_url
+
+    host, port = listen_address(listen)
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise InputError(
+            f"${token_env} is empty or not set", hint="export the token, or drop --token-env"
+        )
+    if not _loopback(host) and token is None:
+        raise InputError(
+            f"--listen {listen}: beyond loopback the dashboard needs --token-env",
+            hint="anyone who can reach it would see every environment; set a token",
+        )
+    environ = dict(os.environ)
+    url = repo_url or _origin(repo, origin_url)
+    config = load_config(repo) if repo_url is None else None
+    kind = forge or (config.forge.type if config and config.forge else None)
+    wants_forge = kind in ("github", "gitlab") and url is not None
+    hosts: dict[str, Forge] = {}
+
+    def forge_host(cfg: Config) -> Forge:
+        if "host" not in hosts:  # one client for the dashboard's life
+            hosts["host"] = forge_for(cfg, forge, url or "", api_url, environ, None)
+        return hosts["host"]
+
+    readers = (lambda: kube_reader(kubeconfig, context)) if show_applier else None
+    with contextlib.ExitStack() as stack:
+        read: Reader = (
+            stack.enter_context(
+                remote_reader(
+                    repo_url, environ, readers=readers, forge=forge_host if wants_forge else None
+                )
+            )
+            if repo_url
+            else local_reader(repo, readers=readers, forge=forge_host if wants_forge else None)
+        )
+        refresher = Refresher(read, refresh)
+        refresher.start()
+        links = Links(web_base(url) if url else None, kind)
+        app = DashboardApp(refresher, token=token, links=links, forge=wants_forge)
+        server = waitress.create_server(
+            app, host=host, port=port, threads=8, channel_timeout=30, ident="promoter"
+        )
+        emit(
+            f"dashboard on http://{host}:{server.effective_port}/ ({refresher.snapshot.source})",
+            err=True,
+        )
+        with _stopping(server):
+            server.run()
+        refresher.stop.set()
+
+
+def _origin(repo: Path, origin_url: object) -> str | None:
+    from promoter.errors import PromoterError
+
+    try:
+        return origin_url(repo)  # type: ignore[operator,no-any-return]
+    except PromoterError:
+        return None  # a working tree without a remote: no forge links
+
+
+@contextlib.contextmanager
+def _stopping(server: object) -> Iterator[None]:
+    """SIGTERM ends the server loop (a pod being stopped)."""
+
+    def stop(signum: int, frame: object) -> None:
+        server.close()  # type: ignore[attr-defined]
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,1 @@
+"""Templates and static assets of `promoter dashboard` (package data)."""
