@@ -226,5 +226,5 @@ def test_wait_on_the_bundled_agent_reads_promoter_apply(
         sleep=lambda s: now.__setitem__(0, now[0] + s),
     )  # fmt: skip
     assert result.outcome == outcome and statuses.asked == [SHA] * polls
-    assert said[0].startswith(f"dev: promoter agent (promoter/apply on {SHA[:12]})")
+    assert said[0].startswith(f"dev: promoter/apply on {SHA[:12]}: ")
     assert len(said) == len(dict.fromkeys(said))  # a line only when something changed

@@ -183,3 +183,164 @@ def test_listening_beyond_loopback_needs_a_token(run, remote, tmp_path: Path) ->
     assert "beyond loopback the dashboard needs --token-env" in result.stderr
     bad = run("dashboard", "--repo", str(tmp_path), "--listen", "nowhere")
     assert bad.exit_code == 2 and "is not HOST:PORT" in bad.stderr
+
+
+def test_appliers_of_the_bundled_agent(remote, tmp_path: Path, monkeypatch) -> None:
+    """An environment with the agent's /status (a real StatusServer) shows its
+    last round; the others the promoter/apply status of their newest commit."""
+    from promoter.adapters.forges import make_forge_for
+    from promoter.adapters.http.agent_status import StatusServer
+    from promoter.adapters.metrics import Metrics
+    from promoter.core.applier.result import RoundResult
+    from promoter.core.config.loader import load_config
+    from tests.fakeforge import github_fake
+
+    token = "ghp_dashAgentTOKEN99"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    clone = _clone(remote, tmp_path)
+    head = git("rev-parse", "HEAD", cwd=clone).strip()
+    metrics = Metrics("staging")
+    metrics.record(RoundResult("staging", head, ok=True, phase="done", desired=12))
+    server = StatusServer(metrics, 0, host="127.0.0.1").start()
+    try:
+        with github_fake(repo="acme/env", token=token) as gh:
+            gh.rsps.add_passthru(f"http://127.0.0.1:{server.port}")
+            config = clone / "promoter.yaml"
+            config.write_text(
+                config.read_text().replace(
+                    "defaults:\n", "forge:\n  type: github\n  repository: acme/env\ndefaults:\n"
+                )
+            )
+
+            def forge(cfg):  # type: ignore[no-untyped-def]
+                return make_forge_for(
+                    cfg, None, "https://github.com/acme/env.git", None, {"GITHUB_TOKEN": token}
+                )
+
+            forge(load_config(clone)).set_status(head, "promoter/apply", "failure", "dev: x")
+            client, _ = _app(
+                local_reader(
+                    clone, forge=forge, agents={"staging": f"http://127.0.0.1:{server.port}"}
+                )
+            )
+            appliers = json.loads(client.get("/api/snapshot").get_data())["appliers"]
+    finally:
+        server.stop()
+    (staging,) = appliers["staging"]
+    assert staging["name"].startswith("promoter agent staging")
+    assert (staging["verdict"], staging["revision"]) == ("healthy", head)
+    (dev,) = appliers["dev"]
+    assert (dev["name"], dev["verdict"]) == (f"promoter/apply on {head[:12]}", "degraded")
+    html = client.get("/").get_data(as_text=True)
+    assert "promoter agent staging" in html and "applied 0 of 12" in html
+
+
+def test_the_command_serves_over_a_real_socket_and_stops_on_sigterm(remote, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    token = "dash-cli-TOKEN-31337"
+    clone = _clone(remote, tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "promoter",
+            "dashboard",
+            "--repo",
+            str(clone),
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh",
+            "1",
+            "--token-env",
+            "DASH_TOKEN",
+        ],
+        env={**os.environ, "DASH_TOKEN": token},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("dashboard on http://127.0.0.1:"), line
+        base = line.split()[2]
+        request = urllib.request.Request(base, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as page:
+            html = page.read().decode()
+        assert 'data-cell="api/dev"' in html and "1.4.2" in html and token not in html
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base, timeout=10)
+        assert refused.value.code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=10)
+    assert code == 0, proc.stderr.read()
+
+
+def test_serve_mounts_the_pages_under_dashboard(tmp_path: Path) -> None:
+    """The webhook receiver serves the same pages at /dashboard/, links and
+    assets under that prefix, through the standard library's WSGI gateway."""
+    import http.client
+    import threading
+
+    from promoter.adapters.http.webhook_auth import WebhookSettings
+    from promoter.adapters.http.webhooks import WebhookServer
+
+    token = "serve-dash-TOKEN-5"
+    snapshot = _hostile_snapshot()
+    refresher = Refresher(lambda: snapshot, 3600)
+    refresher.refresh_once()
+    app = DashboardApp(refresher, token=token, prefix="/dashboard")
+    settings = WebhookSettings(github_secret="s3cret-webhook")
+    server = WebhookServer(("127.0.0.1", 0), settings, lambda e: None, dashboard=app)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+
+    def get(path: str, auth: bool = True) -> tuple[int, str, dict[str, str]]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if auth else {})
+        answer = conn.getresponse()
+        body = answer.read().decode()
+        conn.close()
+        return answer.status, body, dict(answer.getheaders())
+
+    try:
+        status, html, headers = get("/dashboard/")
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert 'href="/dashboard/static/dashboard.css"' in html and "<script>" not in html
+        assert get("/dashboard/static/dashboard.js")[0] == 200
+        assert get("/dashboard/api/version")[1] == '{"version": 1}'
+        assert get("/dashboard/", auth=False)[0] == 401
+        assert get("/dashboards")[0] == 404
+        assert get("/healthz")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_serve_dashboard_refuses_what_it_cannot_show_safely(run) -> None:
+    env = {"PROMOTER_WEBHOOK_SECRET": "s3cret-webhook"}
+    two = run(
+        "serve",
+        "--dashboard",
+        "--repo-url",
+        "https://github.com/a/b.git",
+        "--repo-url",
+        "https://github.com/a/c.git",
+        env=env,
+    )
+    assert two.exit_code == 2 and "--dashboard shows one repository" in two.stderr
+    public = run(
+        "serve",
+        "--dashboard",
+        "--host",
+        "0.0.0.0",
+        "--repo-url",
+        "https://github.com/a/b.git",
+        env=env,
+    )
+    assert public.exit_code == 2 and "beyond loopback the pages need" in public.stderr

@@ -16,7 +16,14 @@ from promoter.core import masking
 from promoter.core.applier.errors import ApplierError, KubeError, UnknownKindError
 from promoter.core.config.model import FLUX_NAMESPACE, ApplierSpec, ArgoCDApplier, FluxApplier
 from promoter.core.config.templates import expand_branch
-from promoter.core.controllers import DEGRADED, ControllerState, argocd_state, flux_state
+from promoter.core.controllers import (
+    DEGRADED,
+    UNREADABLE,
+    ControllerState,
+    agent_state,
+    argocd_state,
+    flux_state,
+)
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
@@ -195,6 +202,25 @@ class ControllerReader:
                     hint=f"grant this identity get/list on {kind.lower()}s in {namespace}",
                 ) from None
             raise
+
+
+def read_agent_status(url: str) -> ControllerState:
+    """The bundled agent's last round, from its `/status` endpoint."""
+    import requests
+
+    endpoint = url.rstrip("/") + ("" if url.rstrip("/").endswith("/status") else "/status")
+    try:
+        answer = requests.get(endpoint, timeout=REST_TIMEOUT_S / 4)
+        answer.raise_for_status()
+        data = answer.json()
+    except (requests.RequestException, ValueError) as err:
+        return ControllerState(
+            "promoter",
+            f"promoter agent ({url})",
+            UNREADABLE,
+            f"{type(err).__name__} from {endpoint}",
+        )
+    return agent_state(data if isinstance(data, dict) else {}, url)
 
 
 def _owned_by(app: Mapping[str, Any], app_set: str) -> bool:

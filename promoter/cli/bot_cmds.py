@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,8 +26,11 @@ from promoter.cli.output import configure_logging, emit, emit_json
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
+    from promoter.adapters.http.dashboard_app import DashboardApp
     from promoter.adapters.http.webhooks import WebhookServer
     from promoter.core.chatops.events import Event
+    from promoter.core.config.model import Config
+    from promoter.core.forge import Forge
     from promoter.workflows.bot import BotResult
 
 
@@ -153,6 +158,16 @@ def bot_cmd(
 @API_URL_OPTION
 @ALLOW_TEAM
 @LOG_FORMAT_OPTION
+@click.option(
+    "--dashboard",
+    is_flag=True,
+    help="Also serve `promoter dashboard`'s pages for the (one) --repo-url at /dashboard/.",
+)
+@click.option(
+    "--dashboard-token-env",
+    metavar="NAME",
+    help="The dashboard's token (bearer, or basic-auth password), needed beyond loopback.",
+)
 def serve_cmd(
     host: str,
     port: int,
@@ -161,6 +176,8 @@ def serve_cmd(
     api_url: str | None,
     allow_teams: tuple[str, ...],
     log_format: str,
+    dashboard: bool,
+    dashboard_token_env: str | None,
 ) -> None:
     """Receive GitHub / GitLab webhooks on POST /webhook and act on them as
     `promoter bot` does. Secrets: PROMOTER_WEBHOOK_SECRET (GitHub),
@@ -203,7 +220,63 @@ def serve_cmd(
         bound_host, bound_port = server.server_address[:2]
         log.info("listening on http://%s:%s/webhook", bound_host, bound_port)
 
-    try:
-        serve(host, port, settings, worker, ready=ready)
-    finally:
-        worker.close(timeout=30)
+    with contextlib.ExitStack() as stack:
+        pages = (
+            stack.enter_context(
+                mounted_dashboard(repo_urls, host, dashboard_token_env, api_url, environ)
+            )
+            if dashboard
+            else None
+        )
+        try:
+            serve(host, port, settings, worker, ready=ready, dashboard=pages)
+        finally:
+            worker.close(timeout=30)
+
+
+@contextlib.contextmanager
+def mounted_dashboard(
+    repo_urls: tuple[str, ...],
+    host: str,
+    token_env: str | None,
+    api_url: str | None,
+    environ: dict[str, str],
+) -> Iterator[DashboardApp]:
+    """The dashboard's WSGI app for serve's one repository, its refresher running."""
+    from promoter.adapters.http.dashboard_app import DashboardApp, Links
+    from promoter.cli.dashboard_cmd import loopback, web_base
+    from promoter.cli.options import forge_for
+    from promoter.workflows.dashboard import Refresher, remote_reader
+
+    if len(repo_urls) != 1:
+        raise InputError(
+            f"--dashboard shows one repository; serve has {len(repo_urls)} --repo-url",
+            hint="run `promoter dashboard --repo-url URL` for each repository instead",
+        )
+    token = environ.get(token_env) if token_env else None
+    if not loopback(host) and not token:
+        raise InputError(
+            f"--dashboard on {host}: beyond loopback the pages need --dashboard-token-env",
+            hint="webhook receivers are public; the matrix must not be",
+        )
+    (url,) = repo_urls
+    hosts: dict[str, Forge] = {}
+
+    def forge(config: Config) -> Forge:
+        if "host" not in hosts:
+            hosts["host"] = forge_for(config, None, url, api_url, environ, None)
+        return hosts["host"]
+
+    with remote_reader(url, environ, forge=forge) as read:
+        refresher = Refresher(read, 30.0)
+        refresher.start()
+        try:
+            yield DashboardApp(
+                refresher,
+                token=token,
+                links=Links(web_base(url), None),
+                forge=True,
+                prefix="/dashboard",
+            )
+        finally:
+            refresher.stop.set()

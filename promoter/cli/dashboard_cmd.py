@@ -37,7 +37,7 @@ def listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -80,6 +80,14 @@ def web_base(url: str) -> str | None:
     is_flag=True,
     help="Also show what Argo CD / Flux report (promoter.yaml's `applier:`).",
 )
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    metavar="ENV=URL",
+    help="The bundled agent's status endpoint for ENV (http://host:9090), repeatable; "
+    "without it the `promoter/apply` status of ENV's newest commit is shown.",
+)
 @KUBECONFIG_OPTION
 @CONTEXT_OPTION
 @forge_option("List open promotion PRs/MRs from this code host (default: promoter.yaml's forge).")
@@ -91,6 +99,7 @@ def dashboard_cmd(
     refresh: float,
     token_env: str | None,
     show_applier: bool,
+    agents: tuple[str, ...],
     kubeconfig: Path | None,
     context: str | None,
     forge: str | None,
@@ -108,12 +117,13 @@ def dashboard_cmd(
     from promoter.workflows.workspace import origin_url
 
     host, port = listen_address(listen)
+    endpoints = dict(_agent(a) for a in agents)
     token = os.environ.get(token_env) if token_env else None
     if token_env and not token:
         raise InputError(
             f"${token_env} is empty or not set", hint="export the token, or drop --token-env"
         )
-    if not _loopback(host) and token is None:
+    if not loopback(host) and token is None:
         raise InputError(
             f"--listen {listen}: beyond loopback the dashboard needs --token-env",
             hint="anyone who can reach it would see every environment; set a token",
@@ -131,15 +141,16 @@ def dashboard_cmd(
         return hosts["host"]
 
     readers = (lambda: kube_reader(kubeconfig, context)) if show_applier else None
+    sources = {
+        "readers": readers,
+        "forge": forge_host if wants_forge else None,
+        "agents": endpoints,
+    }
     with contextlib.ExitStack() as stack:
         read: Reader = (
-            stack.enter_context(
-                remote_reader(
-                    repo_url, environ, readers=readers, forge=forge_host if wants_forge else None
-                )
-            )
+            stack.enter_context(remote_reader(repo_url, environ, **sources))  # type: ignore[arg-type]
             if repo_url
-            else local_reader(repo, readers=readers, forge=forge_host if wants_forge else None)
+            else local_reader(repo, **sources)  # type: ignore[arg-type]
         )
         refresher = Refresher(read, refresh)
         refresher.start()
@@ -152,9 +163,18 @@ def dashboard_cmd(
             f"dashboard on http://{host}:{server.effective_port}/ ({refresher.snapshot.source})",
             err=True,
         )
-        with _stopping(server):
+        with _stopping():
             server.run()
         refresher.stop.set()
+
+
+def _agent(text: str) -> tuple[str, str]:
+    env, sep, url = text.partition("=")
+    if not sep or not env or not url.startswith(("http://", "https://")):
+        raise InputError(
+            f"--agent {text!r} is not ENV=URL", hint="e.g. --agent prod=http://agent:9090"
+        )
+    return env, url
 
 
 def _origin(repo: Path, origin_url: object) -> str | None:
@@ -167,11 +187,12 @@ def _origin(repo: Path, origin_url: object) -> str | None:
 
 
 @contextlib.contextmanager
-def _stopping(server: object) -> Iterator[None]:
-    """SIGTERM ends the server loop (a pod being stopped)."""
+def _stopping() -> Iterator[None]:
+    """SIGTERM (a pod being stopped) ends the server loop as Ctrl-C does:
+    waitress's loop returns on KeyboardInterrupt, and the command exits 0."""
 
     def stop(signum: int, frame: object) -> None:
-        server.close()  # type: ignore[attr-defined]
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:

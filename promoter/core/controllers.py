@@ -162,3 +162,29 @@ def flux_state(obj: Mapping[str, Any]) -> ControllerState:
                 "flux", name, PROGRESSING, f"applying {attempted[:12]}; {said}", revision
             )
     return ControllerState("flux", name, HEALTHY, said, revision)
+
+
+def agent_state(status: Mapping[str, Any], where: str) -> ControllerState:
+    """The bundled agent's `/status` JSON (its last round) as a state."""
+    name = f"promoter agent {status.get('env') or ''} ({where})".replace("  ", " ")
+    last = status.get("last")
+    if not isinstance(last, Mapping):
+        return ControllerState("promoter", name, PROGRESSING, "no round yet")
+    revision = last.get("revision") if isinstance(last.get("revision"), str) else None
+    summary = str(last.get("summary") or "")
+    if last.get("ok"):
+        drift = last.get("drift") or []
+        verdict = PROGRESSING if drift and not all(d.get("healed") for d in drift) else HEALTHY
+        return ControllerState("promoter", name, verdict, summary, revision)
+    first = str(last.get("error") or "failed").splitlines()[0]
+    return ControllerState("promoter", name, DEGRADED, f"{last.get('phase')}: {first}", revision)
+
+
+def apply_status_state(state: str | None, sha: str) -> ControllerState:
+    """The `promoter/apply` commit status on an environment's newest commit."""
+    name = f"promoter/apply on {sha[:12]}"
+    if state == "success":
+        return ControllerState("promoter", name, HEALTHY, "success", sha)
+    if state in ("failure", "error"):
+        return ControllerState("promoter", name, DEGRADED, state, sha)
+    return ControllerState("promoter", name, PROGRESSING, state or "no status yet", sha)

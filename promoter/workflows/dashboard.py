@@ -7,18 +7,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from promoter.adapters.controllers import read_agent_status
 from promoter.adapters.git import GitRepo
 from promoter.adapters.snapshots import history
 from promoter.core.chatops.events import STICKY_MARKER
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment
+from promoter.core.controllers import ControllerState, apply_status_state
 from promoter.core.dashboard import Snapshot, build
-from promoter.core.forge import POLICY_STATUS_CONTEXT, Forge
+from promoter.core.forge import APPLY_STATUS_CONTEXT, POLICY_STATUS_CONTEXT, Forge
 from promoter.core.masking import strip_credentials
 from promoter.core.sticky_comment import policy_results
 from promoter.core.trailers import Deployment
@@ -39,18 +41,20 @@ def _extras(
     forge: ForgeFactory | None,
     readers: ReaderFactory | None,
     branch_of: Callable[[Environment], str],
+    head_of: Callable[[Environment], str | None],
+    agents: Mapping[str, str],
 ) -> Snapshot:
     """Open promotion PRs (one listing per target branch; per PR its
     statuses and its sticky comment, whose hidden block carries each rule's
     result) and the appliers' state, when asked for."""
-    if forge is not None:
-        host = forge(config)
+    host = forge(config) if forge is not None else None
+    if host is not None:
         prs: list[dict[str, Any]] = []
         for branch in sorted({branch_of(e) for e in config.environments}):
             for pr in host.open_pull_requests(branch):
                 if "promoter" not in pr.labels:
                     continue
-                env = next((lb[4:] for lb in pr.labels if lb.startswith("env:")), None)
+                target = next((lb[4:] for lb in pr.labels if lb.startswith("env:")), None)
                 statuses = host.commit_statuses(pr.head_sha) if pr.head_sha else {}
                 checked = policy_results(host.sticky_comment(pr, STICKY_MARKER)) or {}
                 prs.append(
@@ -58,7 +62,7 @@ def _extras(
                         "number": pr.number,
                         "title": pr.title,
                         "url": pr.url,
-                        "env": env,
+                        "env": target,
                         "author": pr.author,
                         "draft": pr.draft,
                         "policy": statuses.get(POLICY_STATUS_CONTEXT),
@@ -66,12 +70,22 @@ def _extras(
                     }
                 )
         snapshot.pull_requests = prs
-    if readers is not None:
-        snapshot.appliers = {
-            env.name: [s.to_json() for s in applier_states(readers, env)]
-            for env in config.promotion_order()
-            if env.applier is not None
-        }
+    appliers: dict[str, list[ControllerState]] = {}
+    for env in config.promotion_order():
+        if env.applier is not None:
+            if readers is not None:
+                appliers[env.name] = applier_states(readers, env)
+            continue
+        # The bundled agent: its /status when given, else promoter/apply on
+        # the environment's newest commit (one request per environment).
+        if env.name in agents:
+            appliers[env.name] = [read_agent_status(agents[env.name])]
+        elif host is not None:
+            sha = head_of(env)
+            if sha:
+                state = host.commit_statuses(sha).get(APPLY_STATUS_CONTEXT)
+                appliers[env.name] = [apply_status_state(state, sha)]
+    snapshot.appliers = {env: [s.to_json() for s in states] for env, states in appliers.items()}
     return snapshot
 
 
@@ -80,6 +94,7 @@ def local_reader(
     *,
     forge: ForgeFactory | None = None,
     readers: ReaderFactory | None = None,
+    agents: Mapping[str, str] | None = None,
 ) -> Reader:
     def read() -> Snapshot:
         config = load_config(root)
@@ -94,7 +109,21 @@ def local_reader(
         snapshot = build(config, matrix, past)
         snapshot.source = str(root.resolve())
         here = repo.current_branch() if forge is not None else ""
-        return _extras(snapshot, config, forge, readers, lambda env: config.branch_for(env) or here)
+
+        def head_of(env: Environment) -> str | None:
+            ref = local_env_ref(repo, config, env) or "HEAD"
+            status, out, _ = repo.run("rev-parse", "--verify", "--quiet", ref, check=False)
+            return out.strip() if status == 0 else None
+
+        return _extras(
+            snapshot,
+            config,
+            forge,
+            readers,
+            lambda env: config.branch_for(env) or here,
+            head_of,
+            agents or {},
+        )
 
     return read
 
@@ -106,6 +135,7 @@ def remote_reader(
     *,
     forge: ForgeFactory | None = None,
     readers: ReaderFactory | None = None,
+    agents: Mapping[str, str] | None = None,
 ) -> Iterator[Reader]:
     """A clone of `url` kept while the dashboard runs; each read fetches
     every environment's branch and reads it as `status --repo-url` does."""
@@ -120,7 +150,11 @@ def remote_reader(
                 past += history(ws.repo, config, env.name, env_ref(ws, env), services)
             snapshot = build(config, matrix, past)
             snapshot.source = strip_credentials(url)[0]
-            return _extras(snapshot, config, forge, readers, ws.branch_of)
+
+            def head_of(env: Environment) -> str | None:
+                return ws.repo.out("rev-parse", env_ref(ws, env)).strip()
+
+            return _extras(snapshot, config, forge, readers, ws.branch_of, head_of, agents or {})
 
         yield read
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from promoter.adapters.controllers import ControllerReader
 from promoter.adapters.git import GitRepo
 from promoter.core.config.model import Environment
-from promoter.core.controllers import DEGRADED, HEALTHY, PROGRESSING, ControllerState
+from promoter.core.controllers import DEGRADED, HEALTHY, ControllerState, apply_status_state
 from promoter.core.forge import APPLY_STATUS_CONTEXT
 
 DONE, FAILED, WAITING = "healthy", "degraded", "waiting"
@@ -74,12 +74,7 @@ def judge(repo: GitRepo | None, revision: str, states: list[ControllerState]) ->
 def agent_states(statuses: Statuses, revision: str, env: str) -> list[ControllerState]:
     """promoter's agent, as one state: its `promoter/apply` status on the revision."""
     state = statuses.commit_statuses(revision).get(APPLY_STATUS_CONTEXT)
-    name = f"promoter agent ({APPLY_STATUS_CONTEXT} on {revision[:12]})"
-    if state == "success":
-        return [ControllerState("promoter", name, HEALTHY, "success", revision)]
-    if state in ("failure", "error"):
-        return [ControllerState("promoter", name, DEGRADED, state, revision)]
-    return [ControllerState("promoter", name, PROGRESSING, state or "no status yet", revision)]
+    return [apply_status_state(state, revision)]
 
 
 def wait_for(

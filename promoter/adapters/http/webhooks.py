@@ -32,13 +32,15 @@ import hashlib
 import json
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs
+from typing import IO, TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+from wsgiref.handlers import SimpleHandler
 
 from promoter.adapters.http.webhook_auth import (
     ReplayGuard,
@@ -50,6 +52,9 @@ from promoter.adapters.http.webhook_auth import (
 from promoter.core import masking
 from promoter.core.chatops.events import Event, Ignored, parse_event
 from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 log = logging.getLogger("promoter.bot.server")
 
@@ -98,6 +103,7 @@ class Answer:
 
 
 REQUEST_DEADLINE_S = 30.0
+DASHBOARD_PREFIX = "/dashboard"
 MAX_CONNECTIONS = 32
 
 
@@ -110,8 +116,11 @@ class WebhookServer(ThreadingHTTPServer):
         settings: WebhookSettings,
         dispatch: Dispatch,
         guard: ReplayGuard | None = None,
+        dashboard: WSGIApplication | None = None,
     ) -> None:
         require_secret(settings)
+        self.dashboard = dashboard
+        """The dashboard's pages, mounted under /dashboard (read-only GETs)."""
         self.settings = settings
         self.dispatch = dispatch
         self.guard = guard or ReplayGuard()
@@ -164,10 +173,40 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routing ----------------------------------------------------------------------------
 
     def do_GET(self) -> None:
-        if self._path() == "/healthz":
+        path = self._path()
+        if path == "/healthz":
             self._send(200, "ok", plain=True)
+        elif self.server.dashboard is not None and (path + "/").startswith(DASHBOARD_PREFIX + "/"):
+            self._wsgi(self.server.dashboard)
         else:
             self._not_post()
+
+    def _wsgi(self, app: WSGIApplication) -> None:
+        """Hand the request to a WSGI app through the standard library's
+        gateway (wsgiref), one request per connection."""
+        target = urlsplit(self.path)
+        environ = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": DASHBOARD_PREFIX,
+            "PATH_INFO": unquote(target.path[len(DASHBOARD_PREFIX) :]) or "/",
+            "QUERY_STRING": target.query,
+            "SERVER_NAME": str(self.server.server_address[0]),
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": "HTTP/1.0",
+            "REMOTE_ADDR": self.client_address[0],
+            "CONTENT_LENGTH": "0",
+            **{
+                "HTTP_" + k.upper().replace("-", "_"): v
+                for k, v in self.headers.items()
+                if k.lower() not in ("content-length", "content-type")
+            },
+        }
+        out = cast(IO[bytes], self.wfile)  # a socket file: what wsgiref writes to
+        gateway = SimpleHandler(self.rfile, out, sys.stderr, environ, multithread=True)
+        gateway.http_version = "1.0"
+        gateway.server_software = "promoter"
+        self.close_connection = True
+        gateway.run(app)
 
     def do_POST(self) -> None:
         if self._path() != "/webhook":
@@ -315,10 +354,11 @@ def serve(
     dispatch: Dispatch,
     *,
     ready: Callable[[WebhookServer], None] | None = None,
+    dashboard: WSGIApplication | None = None,
 ) -> None:
     """Serve until interrupted (or `server.shutdown()`)."""
     try:
-        server = WebhookServer((host, port), settings, dispatch)
+        server = WebhookServer((host, port), settings, dispatch, dashboard=dashboard)
     except OSError as err:
         raise InputError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",
