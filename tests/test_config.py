@@ -24,7 +24,7 @@ from promoter.core.config.model import (
     HelmKeys,
     Service,
 )
-from promoter.errors import ConfigError, FileSystemError, InputError, YamlError
+from promoter.errors import ConfigError, InputError, YamlError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "promoter" / "schema" / "promoter.schema.json"
@@ -1099,9 +1099,9 @@ def test_load_config_refuses_two_files(tmp_path: Path) -> None:
         load_config(tmp_path)
 
 
-def test_load_config_unreadable_is_a_filesystem_error(tmp_path: Path) -> None:
+def test_load_config_that_is_not_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "promoter.yaml").mkdir()
-    with pytest.raises(FileSystemError, match="cannot read"):
+    with pytest.raises(InputError, match="is not a regular file"):
         load_config(tmp_path)
 
 

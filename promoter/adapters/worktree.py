@@ -25,6 +25,7 @@ from promoter.core.edit import (
 )
 from promoter.core.edit.setters import has_markers
 from promoter.core.images import ImageRef
+from promoter.core.repo_files import read_repository_file
 from promoter.errors import EditError, FileSystemError, InputError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -48,14 +49,14 @@ def target_for(service: Service) -> Target:
     )
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, root: Path | None = None) -> str:
+    """A repository file's text (see core.repo_files: inside the repository,
+    a regular file, bounded in size); `root` defaults to the file's folder."""
+    data = read_repository_file(str(path), str(root or path.parent))
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            return f.read()
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not UTF-8 text ({err.reason})") from err
-    except OSError as err:
-        raise FileSystemError(f"cannot read {path}: {err.strerror}") from err
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -137,7 +138,7 @@ def plan_set_image(
         kustomizations = [f for f in files if is_kustomization_file(f.name)]
         if kustomizations:
             path = kustomizations[0]
-            text = read_text(path)
+            text = read_text(path, root)
             result = add_kustomize_image(text, _rel(root, path), target, tag, digest)
             return [FileEdit(_rel(root, path), text, result.text, result.changes)]
         raise EditError(
@@ -172,7 +173,7 @@ def _edit_files(
     edits = []
     references = 0
     for path in files:
-        text = read_text(path)
+        text = read_text(path, root)
         rel = _rel(root, path)
         result = edit_text(text, rel, target, tag, digest)
         references += result.references
@@ -264,7 +265,7 @@ def read_deployed(root: Path, config: Config, env: str, service: Service) -> Dep
     target = target_for(service)
     found: list[tuple[str, Found]] = []
     for path in files:
-        text = read_text(path)
+        text = read_text(path, root)
         # Cheap pre-filter: most files of a large repo never name this image.
         if not _may_reference(text, target):
             continue

@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from promoter.core.forge import Forge
 
 
+MAX_MESSAGE = 1000
+"""Characters of a commit subject (git takes more; no forge shows it)."""
+
+
+def _message(value: str) -> str:
+    if len(value) > MAX_MESSAGE:
+        raise click.BadParameter(
+            f"is {len(value):,} characters; a commit subject may have at most {MAX_MESSAGE:,}"
+        )
+    if "\x00" in value:
+        raise click.BadParameter("contains a NUL character, which git cannot store")
+    return value
+
+
 @click.command("bump")
 @version_options
 @click.option("--repo-url", "repo_url", required=True, help="Environment repository to push to.")
@@ -33,6 +47,7 @@ if TYPE_CHECKING:
     "message",
     default=DEFAULT_MESSAGE,
     show_default=True,
+    callback=lambda ctx, param, value: _message(value),
     help="Commit subject; placeholders {service} {env} {tag} {digest} {version} {image} {old}.",
 )
 @click.option(

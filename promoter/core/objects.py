@@ -12,7 +12,10 @@ from typing import Any
 
 import yaml
 
+from promoter.core.yaml_checks import DuplicateKey, TooLarge, check_document
 from promoter.errors import ExitCode, PromoterError
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MASK = "***"
 
@@ -42,11 +45,32 @@ class Obj:
 
 def objects_from_yaml(text: str, where: str) -> list[Obj]:
     """The objects (documents with apiVersion and kind) of a YAML stream."""
+    return objects_from_docs(load_all(text, where))
+
+
+def load_all(text: str, where: str) -> list[Any]:
+    """Every document of a YAML stream as data (PyYAML, libyaml when it is
+    there), each checked first: a duplicate key is YamlError (exit 2), an
+    alias bomb RenderError (exit 8) — before anything is built from it."""
+    from promoter.core.yamlnodes import ALIAS_HINT, duplicate_key_error
+
+    loader = _LOADER(text)
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = []
+        while loader.check_node():
+            node = loader.get_node()
+            try:
+                check_document(node, cycles=False)
+            except DuplicateKey as err:
+                raise duplicate_key_error(err, where) from None
+            except TooLarge as err:
+                raise RenderError(f"{where}: refused: {err}", hint=ALIAS_HINT) from None
+            docs.append(loader.construct_document(node))
+        return docs
     except yaml.YAMLError as err:
         raise RenderError(f"{where}: not valid YAML: {err}") from err
-    return objects_from_docs(docs)
+    finally:
+        loader.dispose()
 
 
 def objects_from_docs(docs: Iterable[Any]) -> list[Obj]:

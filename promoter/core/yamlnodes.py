@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from promoter.core.yaml_checks import DuplicateKey, TooLarge, check_document
 from promoter.errors import YamlError
 
 
@@ -76,7 +77,7 @@ __all__ = [
 ]
 
 
-def compose_all(text: str, filename: str) -> list[Node]:
+def compose_all(text: str, filename: str, *, duplicates: bool = True) -> list[Node]:
     """All documents of `text` as node graphs (empty documents dropped).
 
     Raises YamlError naming `filename:line` and the parser's complaint.
@@ -95,8 +96,32 @@ def compose_all(text: str, filename: str) -> list[Node]:
         raise YamlError(f"{filename}: malformed YAML: {err}") from err
     seen: set[int] = set()
     for doc in docs:
+        checked(doc, filename, duplicates=duplicates)
         _place_empty_values(text, doc, seen)
     return docs
+
+
+def checked(doc: Any, filename: str, *, duplicates: bool = True) -> Any:
+    """`doc` (a composed document), or YamlError when it repeats a key or its
+    aliases expand too far (see yaml_checks)."""
+    try:
+        check_document(doc, duplicates=duplicates)
+    except DuplicateKey as err:
+        raise duplicate_key_error(err, filename) from None
+    except TooLarge as err:
+        raise YamlError(f"{filename}: refused: {err}", hint=ALIAS_HINT) from None
+    return doc
+
+
+ALIAS_HINT = "write the data out instead of nesting aliases (a YAML alias bomb?)"
+
+
+def duplicate_key_error(err: DuplicateKey, filename: str) -> YamlError:
+    return YamlError(
+        f"{filename}:{err.second}: duplicate key {err.key!r} (first at line {err.first})",
+        hint="YAML keys are unique, and kustomize and Helm read only the last one: "
+        "remove one of the two",
+    )
 
 
 def _place_empty_values(text: str, node: Node, seen: set[int]) -> None:

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
 from promoter.adapters.git import GitRepo
 from promoter.adapters.render.renderer import render_service
 from promoter.adapters.snapshots import env_paths, from_ref, history
@@ -24,7 +22,7 @@ from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
 from promoter.core.forge import APPLY_STATUS_CONTEXT, POLICY_STATUS_CONTEXT, Forge, PullRequest
 from promoter.core.images import ImageRef, parse_reference
-from promoter.core.objects import RenderError
+from promoter.core.objects import RenderError, load_all
 from promoter.core.objects import diff as object_diff
 from promoter.core.plans import PlanItem, same_version_text
 from promoter.core.policy.engine import Report, evaluate
@@ -96,8 +94,8 @@ def object_summaries(
         files = yaml_files(path) if path.is_dir() else [path] if path.is_file() else []
         for file in files:
             try:
-                docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-            except (yaml.YAMLError, UnicodeDecodeError):
+                docs = load_all(file.read_text(encoding="utf-8"), str(file))
+            except (PromoterError, UnicodeDecodeError):
                 continue  # the editors report malformed files; here they hold no facts
             for doc in docs:
                 if not isinstance(doc, dict) or "kind" not in doc:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from promoter.adapters.worktree import YAML_SUFFIXES, read_text
 from promoter.core.config.loader import parse_config
 from promoter.core.config.model import CONFIG_FILENAMES
@@ -26,6 +24,7 @@ from promoter.core.edit import find_references
 from promoter.core.edit.kustomize import is_kustomization_file
 from promoter.core.edit.model import Target
 from promoter.core.images import looks_like_reference, parse_reference
+from promoter.core.objects import load_all
 from promoter.core.repo_survey import Guess, Sighting, guess, render
 from promoter.errors import InputError, Problem, PromoterError
 from promoter.workflows.validate import check_layout
@@ -95,9 +94,9 @@ def sightings_in(root: Path) -> tuple[list[Sighting], int]:
     for path in files:
         rel = path.relative_to(root).as_posix()
         try:
-            text = read_text(path)
-            docs = list(yaml.safe_load_all(text))
-        except (PromoterError, yaml.YAMLError):
+            text = read_text(path, root)
+            docs = load_all(text, rel)
+        except PromoterError:
             continue  # not ours to judge here; `config validate` reads what matters
         repositories: set[str] = set()
         for doc in docs:

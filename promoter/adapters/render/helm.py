@@ -19,9 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from promoter.core.objects import Obj, RenderError, objects_from_yaml
+from promoter.core.objects import Obj, RenderError, load_all, objects_from_yaml
 
 RENDER_TIMEOUT_S = 120
 EXTRA_HINT = (
@@ -34,13 +32,14 @@ def merged_values(files: list[Path], inline: dict[str, Any], root: Path) -> dict
     for path in files:
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            docs = load_all(path.read_text(encoding="utf-8"), shown)
+            data = docs[0] if docs else None
         except FileNotFoundError:
             raise RenderError(
                 f"values file {shown} does not exist",
                 hint="fix `render.helm.values` in promoter.yaml, or add the file",
             ) from None
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
+        except UnicodeDecodeError as err:
             raise RenderError(f"{shown}: not valid YAML: {err}") from err
         if data is None:
             continue

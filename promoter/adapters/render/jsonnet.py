@@ -11,13 +11,36 @@ leaves are the objects (as Tanka lays environments out).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from promoter.core.objects import Obj, RenderError, objects_from_docs
+from promoter.core.repo_files import read_repository_file
+from promoter.errors import PromoterError
 
 EXTRA_HINT = "pip install 'promoter[jsonnet]' (Google's jsonnet bindings)"
+
+
+def _importer(root: Path, libs: list[Path]) -> Callable[[str, str], tuple[str, bytes]]:
+    """Jsonnet's import search (the importing file's folder, then the library
+    paths, the last one first, as `jsonnet -J`), refusing any file that
+    resolves outside the repository: `import '/etc/passwd'` reads nothing."""
+
+    def find(folder: str, rel: str) -> tuple[str, bytes]:
+        if os.path.isabs(rel):
+            raise RuntimeError(f"import {rel!r}: absolute paths are not allowed")
+        for base in [Path(folder), *reversed(libs)]:
+            candidate = base / rel
+            if candidate.is_file():
+                try:
+                    return str(candidate), read_repository_file(str(candidate), str(root))
+                except PromoterError as err:
+                    raise RuntimeError(f"import {rel!r}: {err.message}") from None
+        raise RuntimeError(f"import {rel!r}: no such file in {folder} or the library paths")
+
+    return find
 
 
 def render_jsonnet(
@@ -26,6 +49,7 @@ def render_jsonnet(
     ext_vars: Mapping[str, str],
     tlas: Mapping[str, str],
     shown: str,
+    root: Path | None = None,
 ) -> list[Obj]:
     if not main.is_file():
         raise RenderError(
@@ -42,6 +66,7 @@ def render_jsonnet(
             jpathdir=[str(p) for p in libs],
             ext_vars=dict(ext_vars),
             tla_vars=dict(tlas),
+            import_callback=_importer(root or main.parent, libs),
         )
     except RuntimeError as err:
         raise RenderError(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from promoter.core.edit.kustomize import KUSTOMIZATION_FILES
 from promoter.core.objects import Obj, RenderError, objects_from_yaml
+from promoter.core.repo_files import read_repository_file
+from promoter.core.yamlnodes import compose_all
 
 RENDER_TIMEOUT_S = 120
 
@@ -35,8 +37,18 @@ def kustomize_command() -> list[str]:
     )
 
 
+def _check_own_files(directory: Path) -> None:
+    """kustomize reads a duplicate key's last value without a word: refuse
+    such a file of the directory (and an alias bomb) before it runs."""
+    for path in sorted(directory.glob("*.y*ml")):
+        if path.is_file():
+            text = read_repository_file(str(path), str(directory)).decode("utf-8", "replace")
+            compose_all(text, str(path))
+
+
 def build(directory: Path) -> list[Obj]:
     """`kustomize build directory`, as objects."""
+    _check_own_files(directory)
     proc = subprocess.run(
         [*kustomize_command(), str(directory)],
         capture_output=True,

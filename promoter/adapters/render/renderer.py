@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from promoter.core.config.model import (
 from promoter.core.config.templates import expand_path
 from promoter.core.edit.kustomize import KUSTOMIZATION_FILES
 from promoter.core.objects import Obj, RenderError, objects_from_yaml
+from promoter.core.repo_files import read_repository_file
 from promoter.errors import InputError
 
 
@@ -79,18 +81,40 @@ def render(directory: Path, root: Path | None = None) -> list[Obj]:
             ("helm", shown),
             [(shown, directory)],
             lambda: render_chart(directory, {}, directory.name, None, shown),
+            root,
         )
-    return _plain(directory)
+    return _plain(directory, root)
 
 
-def _plain(path: Path) -> list[Obj]:
+def _plain(path: Path, root: Path | None = None) -> list[Obj]:
     files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
     out: list[Obj] = []
     for file in files:
         if file.name in KUSTOMIZATION_FILES:
             continue  # kustomize's own file is not an object for the cluster
-        out += objects_from_yaml(file.read_text(encoding="utf-8"), str(file))
+        base = root if root is not None else (path if path.is_dir() else path.parent)
+        data = read_repository_file(str(file), str(base))
+        out += objects_from_yaml(data.decode("utf-8", errors="replace"), str(file))
     return out
+
+
+def _no_escaping_links(top: Path, root: Path) -> None:
+    """Refuse an input (a chart, a Jsonnet folder) holding a symbolic link
+    that leaves the repository: the engine would read the target."""
+    real_root = os.path.realpath(root)
+    walk = os.walk(top) if top.is_dir() else [(str(top.parent), [], [top.name])]
+    for folder, dirs, files in walk:
+        for name in [*dirs, *files]:
+            full = os.path.join(folder, name)
+            if not os.path.islink(full):
+                continue
+            target = os.path.realpath(full)
+            if target != real_root and not target.startswith(real_root + os.sep):
+                shown = os.path.relpath(full, real_root)
+                raise InputError(
+                    f"{shown} is a symbolic link to a file outside the repository; not rendered",
+                    hint="replace the link with the file itself",
+                )
 
 
 def _shown(path: Path, root: Path | None) -> str:
@@ -107,10 +131,16 @@ def _inside(root: Path, rel: str) -> Path:
 
 
 def _cached(
-    identity: Identity, inputs: list[tuple[str, Path]], make: Callable[[], list[Obj]]
+    identity: Identity,
+    inputs: list[tuple[str, Path]],
+    make: Callable[[], list[Obj]],
+    root: Path | None = None,
 ) -> list[Obj]:
     """`make()`, remembered under the identity and the git tree hash of
     every input: an unchanged chart is rendered once per process."""
+    for _, path in inputs:
+        if root is not None and path.exists():
+            _no_escaping_links(path, root)
     trees = [(shown, git_object_id(path)) for shown, path in inputs]
     key = hashlib.sha256(json.dumps([identity, trees], default=str).encode()).hexdigest()
     if key in _cache:
@@ -146,7 +176,7 @@ def _planned(
         if not path.exists():
             return []
         if kind == "plain":
-            return _plain(path)
+            return _plain(path, root)
         if kind == "kustomize" and not kustomize.is_kustomization_dir(path):
             raise RenderError(
                 f"{rel} has no kustomization.yaml, but promoter.yaml says `render: kustomize`",
@@ -177,6 +207,7 @@ def _helm(
         lambda: render_chart(
             chart, merged_values(values, inline, root), release, namespace, chart_rel
         ),
+        root,
     )
 
 
@@ -195,7 +226,7 @@ def _jsonnet(
     identity = ("jsonnet", main_rel, tuple(libs_rel), json.dumps([ext_vars, tlas]))
     inputs = [(_shown(main.parent, root), main.parent), *zip(libs_rel, libs, strict=True)]
     return identity, lambda: _cached(
-        identity, inputs, lambda: render_jsonnet(main, libs, ext_vars, tlas, main_rel)
+        identity, inputs, lambda: render_jsonnet(main, libs, ext_vars, tlas, main_rel, root), root
     )
 
 

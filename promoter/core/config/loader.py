@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from promoter.core.config import cache
 from promoter.core.config.model import CONFIG_FILENAMES, Config
 from promoter.core.config.parser import ConfigParser
+from promoter.core.repo_files import read_repository_file
 from promoter.core.yamlnodes import compose_all
-from promoter.errors import ConfigError, FileSystemError, Problem
+from promoter.errors import ConfigError, Problem
 
 DOCS_HINT = "see docs/config.md for every key of promoter.yaml"
 
@@ -68,14 +69,7 @@ def load_config(
             hint="keep only one of them",
         )
     path = present[0]
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as err:
-        raise FileSystemError(
-            f"cannot read {path}: {err.strerror or err}",
-            hint="check that it is a readable file",
-        ) from err
+    data = read_repository_file(path, base, shown=path if shown_as is None else shown_as)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -96,7 +90,8 @@ def parse_config(text: str, filename: str = "promoter.yaml") -> Config:
     Malformed YAML raises the YamlError of `compose_all` instead.
     """
     parser = ConfigParser(filename)
-    config = parser.parse(compose_all(text, filename))
+    # The parser reports duplicate keys itself, with the rest of the problems.
+    config = parser.parse(compose_all(text, filename, duplicates=False))
     if parser.problems or config is None:
         problems = sorted(parser.problems, key=lambda p: p.line or 0)
         raise ConfigError(problems, hint=DOCS_HINT)
