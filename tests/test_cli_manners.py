@@ -169,3 +169,20 @@ def test_a_closed_pipe_ends_quietly_with_141() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=30) == 141
     assert err == b""
+
+
+def test_help_lists_every_command_without_importing_it() -> None:
+    """`promoter --help` reads COMMAND_HELP instead of importing twenty
+    command modules; the table must say what the commands say."""
+    import click
+
+    from promoter.cli import COMMAND_HELP, COMMANDS, cli
+
+    assert set(COMMAND_HELP) == set(COMMANDS)
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        for limit in (45, 60, 10_000):
+            shown = click.Command(name, help=COMMAND_HELP[name]).get_short_help_str(limit)
+            assert shown == command.get_short_help_str(limit), name

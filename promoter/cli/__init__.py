@@ -33,11 +33,78 @@ COMMANDS = {
     "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""
+COMMAND_HELP = {
+    "init": (
+        "Survey the repository's kustomizations, manifests, Helm values, HelmReleases and"
+        " compose files; guess the environments, services and their paths; write a "
+        "commented promoter.yaml and say what was guessed."
+    ),
+    "config": "Inspect promoter.yaml.",
+    "set-image": (
+        "Point a service's image in one environment at a new tag/digest, in the working "
+        "tree (formatting untouched)."
+    ),
+    "status": (
+        "What runs where: services × environments, read from the working tree (or, with "
+        "--repo-url, from the remote's branches); with --applier, what Argo CD or Flux "
+        "report for each environment they apply."
+    ),
+    "bump": (
+        "Clone only what is needed, set the image, commit with trailers, push; retries by"
+        " re-applying the edit when the branch moved."
+    ),
+    "plan": (
+        "What `promote` would propose: the same remote branches, read the same way (a dry"
+        " run that opens nothing)."
+    ),
+    "promote": "Open or update one pull/merge request per target environment.",
+    "rollback": "Open a pull request putting a service back to an earlier version.",
+    "history": "What was deployed when, by whom, from which pipeline (commit trailers).",
+    "check": "Evaluate the target environment's policies.",
+    "bot": (
+        "Act on one forge event: a `/promote`, `/rollback`, `/check` or `/diff` comment "
+        "on a promoter pull request, or a pull request opened or pushed to (which runs "
+        "the check)."
+    ),
+    "serve": (
+        "Receive GitHub / GitLab webhooks on POST /webhook and act on them as `promoter bot` does."
+    ),
+    "agent": (
+        "Apply an environment to a cluster, pull-based: poll its branch, render, server-"
+        "side apply, prune what Git removed, heal drift, wait for health, report."
+    ),
+    "diff": (
+        "Show what `promoter agent` would change: desired (a dry-run apply of the "
+        "rendered environment) vs live, one unified diff per object, Secret values "
+        "masked; objects it would prune show as deletions."
+    ),
+    "render": (
+        "Render an environment as the applier does — kustomize, Helm charts, Jsonnet, "
+        "plain manifests — like `kustomize build` / `helm template`."
+    ),
+    "wait": (
+        "Wait until ENV's applier — promoter's agent, Argo CD or Flux, as `applier:` in "
+        "promoter.yaml says — has synced REVISION and it is healthy."
+    ),
+    "export": (
+        "Print Argo CD (an ApplicationSet: one Application per environment and path) or "
+        "Flux resources (GitRepository + Kustomizations whose dependsOn follows the "
+        "promotion graph) for this repository, as YAML."
+    ),
+    "dashboard": (
+        "Serve a read-only dashboard: the environment matrix, open promotions with their "
+        "policy results, the appliers, history and delivery figures."
+    ),
+    "completion": "Print the completion script for SHELL.",
+}
+"""Each command's help line, so `promoter --help` imports no command module
+(tests/test_cli_manners.py keeps it equal to the commands' own)."""
 
 
 @click.group(
     cls=PromoterGroup,
     lazy_commands=COMMANDS,
+    help_lines=COMMAND_HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="promoter")
