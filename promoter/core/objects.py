@@ -60,7 +60,7 @@ def load_all(text: str, where: str) -> list[Any]:
         while loader.check_node():
             node = loader.get_node()
             try:
-                check_document(node, cycles=False)
+                check_document(node, cycles=False, aliases="*" in text)
             except DuplicateKey as err:
                 raise duplicate_key_error(err, where) from None
             except TooLarge as err:

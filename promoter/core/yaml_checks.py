@@ -50,13 +50,22 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
-def check_document(root: Any, *, duplicates: bool = True, cycles: bool = True) -> None:
+def check_document(
+    root: Any, *, duplicates: bool = True, cycles: bool = True, aliases: bool = True
+) -> None:
     """DuplicateKey or TooLarge for a composed document (a node graph).
 
     `duplicates=False` for a reader that reports them itself (promoter.yaml's
     parser lists every problem at once, duplicates with their context).
     `cycles=False` refuses recursive aliases, which the editors can live with
-    (they never expand aliases) but anything copying the data cannot."""
+    (they never expand aliases) but anything copying the data cannot.
+    `aliases=False` when the text has no `*` at all: then nothing can expand,
+    and only the keys need checking (the common, cheap case).
+    """
+    if not aliases:
+        if duplicates:
+            _keys_only(root)
+        return
     sizes: dict[int, int] = {}
     open_: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
@@ -69,6 +78,8 @@ def check_document(root: Any, *, duplicates: bool = True, cycles: bool = True) -
             open_.add(ident)
             stack.append((node, True))
             for child in _children(node):
+                if _kind(child) == "ScalarNode":
+                    continue  # counts 1, nothing below it
                 if id(child) in open_:  # a way back up: a recursive alias
                     if not cycles:
                         raise TooLarge(None)
@@ -85,7 +96,23 @@ def check_document(root: Any, *, duplicates: bool = True, cycles: bool = True) -
         sizes[ident] = size
 
 
+def _keys_only(root: Any) -> None:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kind = _kind(node)
+        if kind == "MappingNode":
+            if len(node.value) > 1:
+                _unique_keys(node)
+            stack.extend(v for pair in node.value for v in pair if _kind(v) != "ScalarNode")
+        elif kind == "SequenceNode":
+            stack.extend(v for v in node.value if _kind(v) != "ScalarNode")
+
+
 def _unique_keys(node: Any) -> None:
+    plain = [k.value for k, _ in node.value if _kind(k) == "ScalarNode"]
+    if len(plain) == len(set(plain)):
+        return  # the usual case: no two keys even look alike
     seen: dict[tuple[str, str], int] = {}
     for key, _ in node.value:
         if _kind(key) != "ScalarNode" or key.tag == MERGE_KEY:

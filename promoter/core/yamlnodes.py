@@ -95,17 +95,18 @@ def compose_all(text: str, filename: str, *, duplicates: bool = True) -> list[No
     except YAMLError as err:
         raise YamlError(f"{filename}: malformed YAML: {err}") from err
     seen: set[int] = set()
+    aliases = "*" in text
     for doc in docs:
-        checked(doc, filename, duplicates=duplicates)
+        checked(doc, filename, duplicates=duplicates, aliases=aliases)
         _place_empty_values(text, doc, seen)
     return docs
 
 
-def checked(doc: Any, filename: str, *, duplicates: bool = True) -> Any:
+def checked(doc: Any, filename: str, *, duplicates: bool = True, aliases: bool = True) -> Any:
     """`doc` (a composed document), or YamlError when it repeats a key or its
     aliases expand too far (see yaml_checks)."""
     try:
-        check_document(doc, duplicates=duplicates)
+        check_document(doc, duplicates=duplicates, aliases=aliases)
     except DuplicateKey as err:
         raise duplicate_key_error(err, filename) from None
     except TooLarge as err:
