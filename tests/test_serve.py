@@ -522,3 +522,51 @@ def test_serve_log_lines_carry_timestamps(tmp_path) -> None:
     stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ")
     assert len(lines) >= 2 and all(stamp.match(line) for line in lines), lines
     assert any("GET /healthz" in line for line in lines), lines
+
+
+def test_a_trickling_request_head_is_cut_off_at_its_deadline(served: Served, monkeypatch) -> None:
+    """Header lines one every 0.4 s: each read is quick, so only a deadline on
+    the whole head stops a client from holding a slot for ever."""
+    import socket
+
+    import promoter.adapters.http.webhooks as server_module
+
+    monkeypatch.setattr(server_module, "HEAD_DEADLINE_S", 1.0)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        start = time.monotonic()
+        closed = False
+        for i in range(20):
+            try:
+                sock.sendall(f"X-Slow-{i}: {i}\r\n".encode())
+            except OSError:
+                closed = True
+                break
+            sock.settimeout(0.4)
+            try:
+                if sock.recv(4096) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                continue
+        elapsed = time.monotonic() - start
+    assert closed and elapsed < 3.0, elapsed
+    assert served.dispatched == []
+
+
+def test_two_different_content_lengths_are_refused(served: Served) -> None:
+    import socket
+
+    body = b"{}"
+    headers = github_headers(body)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k != "Content-Length")
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+            "Content-Length: 2\r\nContent-Length: 200\r\n\r\n".encode()
+            + body
+        )
+        answer = sock.recv(4096)
+    assert answer.split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), answer
+    assert b"conflicting Content-Length headers" in answer
+    assert served.dispatched == []

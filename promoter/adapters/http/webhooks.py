@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import queue
+import socket
 import sys
 import threading
 import time
@@ -103,6 +104,10 @@ class Answer:
 
 
 REQUEST_DEADLINE_S = 30.0
+HEAD_DEADLINE_S = 10.0
+"""The request line and every header must arrive within this, in all: a
+per-read timeout alone let 32 clients each send a header line every few
+seconds and hold every slot."""
 DASHBOARD_PREFIX = "/dashboard"
 MAX_CONNECTIONS = 32
 
@@ -142,9 +147,33 @@ class WebhookServer(ThreadingHTTPServer):
             self._slots.release()
 
 
+class _HeadReader:
+    """The connection's reader, giving the request head (line and headers)
+    one deadline in all; reads of the body pass through untouched."""
+
+    def __init__(self, raw: Any, sock: socket.socket, per_read: float) -> None:
+        self.raw, self.sock, self.per_read = raw, sock, per_read
+        self.deadline = time.monotonic() + HEAD_DEADLINE_S
+
+    def readline(self, limit: int = -1) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request head deadline passed")
+        self.sock.settimeout(min(left, self.per_read))
+        line: bytes = self.raw.readline(limit)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     timeout = 15  # seconds per socket read: a slow client cannot hold a thread forever
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _HeadReader(self.rfile, self.connection, float(self.timeout))  # type: ignore[assignment]
 
     def _read_body(self, length: int) -> bytes:
         """Read the body within REQUEST_DEADLINE_S in all: a per-read timeout
@@ -245,6 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
         forge = _forge_of(self.headers)
         if "Transfer-Encoding" in self.headers or "Content-Length" not in self.headers:
             return Answer(411, "a Content-Length is required")
+        if len(set(self.headers.get_all("Content-Length") or [])) > 1:
+            # Which one a proxy in front believed is unknowable: refuse both.
+            return Answer(400, "conflicting Content-Length headers")
         try:
             length = int(self.headers["Content-Length"])
         except ValueError:
