@@ -9,7 +9,6 @@ with jittered backoff. So no bump is lost or applied twice.
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
+from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
 from promoter.core.commit_messages import DEFAULT_MESSAGE, check_template, commit_message
@@ -130,7 +130,7 @@ def bump(
     rehearsed and noted there."""
     request.check()
     env_vars = auth_environment(request.repo_url, dict(environ))
-    with tempfile.TemporaryDirectory(prefix="promoter-bump-") as tmp:
+    with scratch_dir("promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
         shown = masking.strip_credentials(request.repo_url)[0]
         services, images = needed(request.service, request.image)

@@ -4,13 +4,13 @@ out; and the refs of each environment's branch in it."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
+from promoter.adapters.scratch import scratch_dir
 from promoter.core import masking
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
@@ -46,7 +46,7 @@ def workspace(
     and rollback) and only promoter.yaml checked out. With a `rehearsal`
     (--dry-run) its pushes are only rehearsed."""
     env_vars = auth_environment(repo_url, dict(environ))
-    with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:
+    with scratch_dir("promoter-clone-") as tmp:
         root = Path(tmp) / "repo"
         repo = GitRepo.clone(
             repo_url,
