@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.core.objects import RenderError, load_all
+from promoter.core.objects import RenderError, load_all, objects_from_docs, objects_from_yaml
 from tests.conftest import EXAMPLE, Remote, git, make_remote, run_process, snapshot
 
 OVERLAY = "apps/api/overlays/dev/kustomization.yaml"
@@ -100,6 +100,27 @@ def test_duplicate_keys_in_helm_values_and_a_container(repo) -> None:
     assert result.returncode == 2 and "duplicate key 'image'" in result.stderr
     with pytest.raises(Exception, match="duplicate key 'image'"):
         load_all("kind: Pod\nspec:\n  image: a\n  image: b\n", "pod.yaml")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("command", list(READERS))
+def test_an_overlay_linked_outside_the_repository_is_not_read(
+    repo, tmp_path, backend, command
+) -> None:
+    secret = tmp_path / "runner-file.yaml"
+    secret.write_text("images:\n  - name: ghcr.io/acme/api\n    newTag: ghp_runnerSECRET9\n")
+    (repo / OVERLAY).unlink()
+    os.symlink(secret, repo / OVERLAY)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a link out", cwd=repo)
+    git("push", "-q", "origin", "HEAD", cwd=repo)
+    result = _promoter(backend, *READERS[command], "--repo", str(repo))
+    # Refused (2, 8), or the link is passed over as not a file of the
+    # repository (status then shows no version): never read, never quoted.
+    assert result.returncode in (0, 1, 2, 8), (result.stdout, result.stderr)
+    assert "ghp_runnerSECRET9" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert secret.read_text().endswith("ghp_runnerSECRET9\n")  # never written through
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -205,3 +226,24 @@ def test_an_endless_commit_message_is_refused(run, tmp_path, repo) -> None:
     assert result.exit_code == 2, result.stderr[-500:]
     assert "a commit subject may have at most 1,000" in result.stderr
     assert remote.head() == head
+
+
+def test_an_agent_round_over_an_alias_bomb_applies_and_prunes_nothing(tmp_path) -> None:
+    from promoter.adapters.kube import Kube
+    from promoter.workflows.apply_round import Reconciler, Settings
+    from tests.kubefake import FakeKube
+
+    kept = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept"}}
+    with FakeKube(auto_ready=True) as fake:
+        kube = Kube.connect(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+        try:
+            rec = Reconciler(kube, Settings("dev", inventory_namespace="default"))
+            assert rec.run(lambda: objects_from_docs([kept])).ok
+            fake.reset_requests()
+            result = rec.run(lambda: objects_from_yaml(_bomb(), "bomb.yaml"))
+        finally:
+            kube.close()
+        assert not result.ok and result.exit_code == 8 and result.phase == "render"
+        assert "aliases expand to more than 1,000,000 nodes" in (result.error or "")
+        assert [r for r in fake.requests if r.verb in ("apply", "delete", "patch")] == []
+        assert fake.get_object("v1", "ConfigMap", "default", "kept") is not None
