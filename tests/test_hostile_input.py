@@ -247,3 +247,15 @@ def test_an_agent_round_over_an_alias_bomb_applies_and_prunes_nothing(tmp_path) 
         assert "aliases expand to more than 1,000,000 nodes" in (result.error or "")
         assert [r for r in fake.requests if r.verb in ("apply", "delete", "patch")] == []
         assert fake.get_object("v1", "ConfigMap", "default", "kept") is not None
+
+
+def test_messages_quote_only_a_short_masked_excerpt(repo) -> None:
+    """A crafted promoter.yaml whose keys are a token and a thousand characters:
+    the message names them, but shows neither."""
+    token = "ghp_" + "T0kenSecret" * 4
+    config = repo / "promoter.yaml"
+    config.write_text(config.read_text() + f"{token}: 1\n{'x' * 1000}: 2\n")
+    result = _promoter("libyaml", "config", "validate", "--repo", str(repo))
+    assert result.returncode == 2, result.stderr
+    assert token not in result.stderr and "unknown key '***'" in result.stderr
+    assert "x" * 41 not in result.stderr and len(result.stderr) < 5_000

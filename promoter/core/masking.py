@@ -28,6 +28,17 @@ def mask(text: str) -> str:
     return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
 
 
+EXCERPT = 40
+_TOKEN_SHAPED = re.compile(r"(gh[pousr]_|glpat-|github_pat_)[A-Za-z0-9_-]{6,}")
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """What a message may quote of a repository's file: at most `limit`
+    characters, registered secrets and token-shaped words masked."""
+    shown = _TOKEN_SHAPED.sub(MASK, mask(text))
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def strip_credentials(url: str) -> tuple[str, str | None, str | None]:
     """(url without userinfo, user, password) for http(s) URLs; others as is.
 

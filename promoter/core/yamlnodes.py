@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from promoter.core.masking import excerpt
 from promoter.core.yaml_checks import DuplicateKey, TooLarge, check_document
 from promoter.errors import YamlError
 
@@ -119,7 +120,7 @@ ALIAS_HINT = "write the data out instead of nesting aliases (a YAML alias bomb?)
 
 def duplicate_key_error(err: DuplicateKey, filename: str) -> YamlError:
     return YamlError(
-        f"{filename}:{err.second}: duplicate key {err.key!r} (first at line {err.first})",
+        f"{filename}:{err.second}: duplicate key {excerpt(err.key)!r} (first at line {err.first})",
         hint="YAML keys are unique, and kustomize and Helm read only the last one: "
         "remove one of the two",
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from promoter.core.config.fields import name_problem, suggest
+from promoter.core.masking import excerpt
 from promoter.core.yamlnodes import (
     MappingNode,
     Node,
@@ -99,14 +100,15 @@ class NodeReader:
             key = str(key_node.value)
             if key in seen:
                 self.problem(
-                    key_node, f"{label}: duplicate key {key!r} (first at line {seen[key]})"
+                    key_node,
+                    f"{label}: duplicate key {excerpt(key)!r} (first at line {seen[key]})",
                 )
                 continue
             seen[key] = line_of(key_node)
             if allowed is not None and key not in allowed:
                 self.problem(
                     key_node,
-                    f"{label}: unknown key {key!r}{suggest(key, allowed)} "
+                    f"{label}: unknown key {excerpt(key)!r}{suggest(key, allowed)} "
                     f"(allowed: {', '.join(allowed)})",
                 )
                 continue
