@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render_environment
+from promoter.adapters.scratch import scratch_dir
 from promoter.core.applier.result import RoundResult
 from promoter.core.config.loader import load_config
 from promoter.core.forge import APPLY_STATUS_CONTEXT
@@ -289,7 +289,7 @@ def _workdir(given: Path | None) -> Iterator[Path]:
         given.mkdir(parents=True, exist_ok=True)
         yield given
         return
-    with tempfile.TemporaryDirectory(prefix="promoter-agent-") as tmp:
+    with scratch_dir("promoter-agent-") as tmp:
         yield Path(tmp)
 
 

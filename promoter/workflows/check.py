@@ -5,7 +5,6 @@ sticky comment."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from typing import Protocol
 
 from promoter.adapters.git import GitRepo
 from promoter.adapters.render.renderer import render_service
+from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
@@ -139,7 +139,7 @@ def check_local(
     items = local_plan(repo_dir, source, target, ())
     repo = GitRepo(repo_dir)
     services = list(config.services)
-    with tempfile.TemporaryDirectory(prefix="promoter-check-") as tmp:
+    with scratch_dir("promoter-check-") as tmp:
         source_ref = local_env_ref(repo, config, source_env)
         target_ref = local_env_ref(repo, config, target_env)
         source_snap = snapshot_at(
@@ -250,7 +250,7 @@ def check_pr(
     if ws.repo.remote_branch(pr.head) is None:
         raise InputError(f"the branch {pr.head!r} of #{number} is not in the repository")
     head_ref = f"refs/remotes/origin/{pr.head}"
-    with tempfile.TemporaryDirectory(prefix="promoter-check-") as tmp:
+    with scratch_dir("promoter-check-") as tmp:
         scratch = Path(tmp)
         before = from_ref(ws.repo, config, target_env, base_ref, services, scratch / "base")
         items = [

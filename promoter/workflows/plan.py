@@ -9,12 +9,12 @@ branch); `check --from/--to` uses it to evaluate policies on what is there.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.adapters.git import GitRepo
+from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import Snapshot, from_ref, from_tree, history
 from promoter.adapters.worktree import Deployed
 from promoter.core.config.loader import load_config
@@ -106,7 +106,7 @@ class Plan:
 def plan(ws: Workspace, source: str, target: str, names: tuple[str, ...]) -> Plan:
     """What `promote --from source --to target` would propose (every
     service that differs when `names` is empty)."""
-    with tempfile.TemporaryDirectory(prefix="promoter-plan-") as tmp:
+    with scratch_dir("promoter-plan-") as tmp:
         planner = HopPlanner(ws, source, [target], Path(tmp))
         services = select_services(ws.config, names, all_=not names)
         items = planner.items(planner.targets[0].name, {s.name for s in services})
@@ -124,7 +124,7 @@ def local_plan(
     services = select_services(config, names, all_=not names)
     repo = GitRepo(repo_dir)
     _, current, _ = repo.run("rev-parse", "--abbrev-ref", "HEAD", check=False)
-    with tempfile.TemporaryDirectory(prefix="promoter-plan-") as tmp:
+    with scratch_dir("promoter-plan-") as tmp:
         snaps = [
             _local_snapshot(repo, repo_dir, config, env, current.strip(), services, Path(tmp))
             for env in (source, target)

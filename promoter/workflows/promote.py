@@ -4,10 +4,10 @@ the hop (folding in competing PRs' services), and hand each target's plan to
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from promoter.adapters.scratch import scratch_dir
 from promoter.core.forge import Forge
 from promoter.core.plans import PlanItem
 from promoter.core.pr_records import ProposalResult
@@ -26,7 +26,7 @@ class PromoteRequest:
 
 
 def promote(ws: Workspace, forge: Forge, request: PromoteRequest) -> list[ProposalResult]:
-    with tempfile.TemporaryDirectory(prefix="promoter-snap-") as tmp:
+    with scratch_dir("promoter-snap-") as tmp:
         planner = HopPlanner(ws, request.source, request.targets, Path(tmp))
         selected = select_services(ws.config, request.services, request.all)
         results = []

@@ -3,9 +3,9 @@ of its environment, chosen from the history the trailers record."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
+from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import from_ref, history
 from promoter.core.forge import Forge
 from promoter.core.images import ImageRef, parse_reference
@@ -24,7 +24,7 @@ def rollback(
     env = config.environment(env_name)
     service = config.service(service_name)
     ref = env_ref(ws, env)
-    with tempfile.TemporaryDirectory(prefix="promoter-snap-") as tmp:
+    with scratch_dir("promoter-snap-") as tmp:
         snap = from_ref(ws.repo, config, env, ref, [service], Path(tmp))
     deployed = snap.deployed[service.name]
     if deployed.image is None:

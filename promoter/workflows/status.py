@@ -3,11 +3,11 @@ with `--repo-url`, from each environment's branch on the remote."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.worktree import Deployed, read_deployed
 from promoter.core.config.model import Config, Service
 
@@ -29,7 +29,7 @@ def remote_status(ws: Workspace) -> tuple[dict[str, Any], list[ReadRef]]:
     config = ws.config
     services = list(config.services)
     order = config.promotion_order()
-    with tempfile.TemporaryDirectory(prefix="promoter-status-") as tmp:
+    with scratch_dir("promoter-status-") as tmp:
         refs = [read_ref(ws, env) for env in order]
         snapshots = {
             env.name: from_ref(ws.repo, config, env, ref.commit, services, Path(tmp))

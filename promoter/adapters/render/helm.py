@@ -15,10 +15,10 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from promoter.adapters.scratch import scratch_dir
 from promoter.core.objects import Obj, RenderError, load_all, objects_from_yaml
 
 RENDER_TIMEOUT_S = 120
@@ -104,7 +104,7 @@ def _with_binary(
     namespace: str | None,
     shown: str,
 ) -> list[Obj]:
-    with tempfile.TemporaryDirectory(prefix="promoter-helm-") as tmp:
+    with scratch_dir("promoter-helm-") as tmp:
         values_file = Path(tmp) / "values.json"  # JSON is YAML: exact, no quoting surprises
         values_file.write_text(json.dumps(values), encoding="utf-8")
         args = [binary, "template", release, str(chart), "-f", str(values_file)]
