@@ -49,6 +49,7 @@ READERS = {
     "set-image": ("set-image", "--env", "dev", "--service", "api", "--tag", "1.1.0"),
     "plan": ("plan", "--from", "dev", "--to", "staging"),
     "check": ("check", "--from", "dev", "--to", "staging"),
+    "promote": ("promote", "--from", "dev", "--to", "staging", "--forge", "none"),
     "render": ("render", "--env", "dev"),
 }
 
