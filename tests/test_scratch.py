@@ -63,11 +63,13 @@ def test_a_killed_bump_is_cleaned_up_by_the_next_one(tmp_path: Path, monkeypatch
         "--tag",
         "1.1.0",
     ]
-    victim = subprocess.Popen(args, env={**os.environ, **env})
+    # Its own process group, killed whole, as a cancelled CI job is: an orphaned
+    # git child would otherwise keep writing into the folder being removed.
+    victim = subprocess.Popen(args, env={**os.environ, **env}, start_new_session=True)
     deadline = time.monotonic() + 20
     while not any(scratch.glob("promoter-bump-*/" + OWNER_FILE)) and time.monotonic() < deadline:
         time.sleep(0.01)
-    victim.send_signal(signal.SIGKILL)
+    os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     left = [p for p in scratch.glob("promoter-bump-*") if p.is_dir()]
     assert left, "the killed bump left no clone to clean up (it finished too fast?)"
