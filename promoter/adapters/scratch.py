@@ -24,6 +24,8 @@ log = logging.getLogger("promoter")
 PREFIX = "promoter-"
 OWNER_FILE = ".promoter-owner"
 STALE_AFTER_S = 15 * 60
+_swept = False
+"""One sweep per process: a command making several folders scans once."""
 
 
 def _alive(pid: int) -> bool:
@@ -70,8 +72,11 @@ def sweep(base: str | None = None, *, now: float | None = None) -> list[str]:
 def scratch_dir(prefix: str) -> Iterator[str]:
     """A temporary folder (removed on the way out, as TemporaryDirectory),
     marked with our pid so a later run can tell it is stale if we are killed."""
+    global _swept
     assert prefix.startswith(PREFIX)
-    sweep()
+    if not _swept:
+        _swept = True
+        sweep()
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         Path(tmp, OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
         yield tmp

@@ -23,13 +23,19 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 promoter.yaml is about 1.3 MB)."""
 
 
+def inside(path: str, root: str) -> bool:
+    """`path` resolves (links followed) to `root` or below it."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def read_repository_file(path: str, root: str, *, shown: str | None = None) -> bytes:
     """The bytes of `path`, which must resolve inside `root`; InputError (exit
     2) for a link that leaves it, a non-regular file or one too large."""
     name = shown or path
-    real_root = os.path.realpath(root)
     real = os.path.realpath(path)
-    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+    if not inside(real, root):
         raise InputError(
             f"{name} is a symbolic link to a file outside the repository; not read",
             hint="replace the link with the file itself (promoter reads only files inside "

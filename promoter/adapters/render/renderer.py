@@ -41,7 +41,7 @@ from promoter.core.config.model import (
 from promoter.core.config.templates import expand_path
 from promoter.core.edit.kustomize import KUSTOMIZATION_FILES
 from promoter.core.objects import Obj, RenderError, objects_from_yaml
-from promoter.core.repo_files import read_repository_file
+from promoter.core.repo_files import inside, read_repository_file
 from promoter.errors import InputError
 
 
@@ -101,16 +101,12 @@ def _plain(path: Path, root: Path | None = None) -> list[Obj]:
 def _no_escaping_links(top: Path, root: Path) -> None:
     """Refuse an input (a chart, a Jsonnet folder) holding a symbolic link
     that leaves the repository: the engine would read the target."""
-    real_root = os.path.realpath(root)
     walk = os.walk(top) if top.is_dir() else [(str(top.parent), [], [top.name])]
     for folder, dirs, files in walk:
         for name in [*dirs, *files]:
             full = os.path.join(folder, name)
-            if not os.path.islink(full):
-                continue
-            target = os.path.realpath(full)
-            if target != real_root and not target.startswith(real_root + os.sep):
-                shown = os.path.relpath(full, real_root)
+            if os.path.islink(full) and not inside(full, str(root)):
+                shown = os.path.relpath(full, os.path.realpath(root))
                 raise InputError(
                     f"{shown} is a symbolic link to a file outside the repository; not rendered",
                     hint="replace the link with the file itself",
