@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from promoter.adapters.http.dashboard_app import DashboardApp
     from promoter.adapters.http.webhooks import WebhookServer
     from promoter.core.chatops.events import Event
-    from promoter.core.config.model import Config
-    from promoter.core.forge import Forge
     from promoter.workflows.bot import BotResult
 
 
@@ -246,7 +244,7 @@ def mounted_dashboard(
     from promoter.adapters.http.dashboard_app import DashboardApp, Links
     from promoter.cli.dashboard_cmd import loopback, web_base
     from promoter.cli.options import forge_for
-    from promoter.workflows.dashboard import Refresher, remote_reader
+    from promoter.workflows.dashboard import Refresher, one_forge, remote_reader
 
     if len(repo_urls) != 1:
         raise InputError(
@@ -260,13 +258,7 @@ def mounted_dashboard(
             hint="webhook receivers are public; the matrix must not be",
         )
     (url,) = repo_urls
-    hosts: dict[str, Forge] = {}
-
-    def forge(config: Config) -> Forge:
-        if "host" not in hosts:
-            hosts["host"] = forge_for(config, None, url, api_url, environ, None)
-        return hosts["host"]
-
+    forge = one_forge(lambda config: forge_for(config, None, url, api_url, environ, None))
     with remote_reader(url, environ, forge=forge) as read:
         refresher = Refresher(read, 30.0)
         refresher.start()

@@ -25,8 +25,6 @@ from promoter.cli.output import emit
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
-    from promoter.core.config.model import Config
-    from promoter.core.forge import Forge
     from promoter.workflows.dashboard import Reader
 
 
@@ -113,7 +111,7 @@ def dashboard_cmd(
     from promoter.adapters.http.dashboard_app import DashboardApp, Links
     from promoter.core.config.loader import load_config
     from promoter.workflows.controller_facts import kube_reader
-    from promoter.workflows.dashboard import Refresher, local_reader, remote_reader
+    from promoter.workflows.dashboard import Refresher, local_reader, one_forge, remote_reader
     from promoter.workflows.workspace import origin_url
 
     host, port = listen_address(listen)
@@ -133,24 +131,19 @@ def dashboard_cmd(
     config = load_config(repo) if repo_url is None else None
     kind = forge or (config.forge.type if config and config.forge else None)
     wants_forge = kind in ("github", "gitlab") and url is not None
-    hosts: dict[str, Forge] = {}
-
-    def forge_host(cfg: Config) -> Forge:
-        if "host" not in hosts:  # one client for the dashboard's life
-            hosts["host"] = forge_for(cfg, forge, url or "", api_url, environ, None)
-        return hosts["host"]
-
+    hosting = (
+        one_forge(lambda cfg: forge_for(cfg, forge, url or "", api_url, environ, None))
+        if wants_forge
+        else None
+    )
     readers = (lambda: kube_reader(kubeconfig, context)) if show_applier else None
-    sources = {
-        "readers": readers,
-        "forge": forge_host if wants_forge else None,
-        "agents": endpoints,
-    }
     with contextlib.ExitStack() as stack:
         read: Reader = (
-            stack.enter_context(remote_reader(repo_url, environ, **sources))  # type: ignore[arg-type]
+            stack.enter_context(
+                remote_reader(repo_url, environ, readers=readers, forge=hosting, agents=endpoints)
+            )
             if repo_url
-            else local_reader(repo, **sources)  # type: ignore[arg-type]
+            else local_reader(repo, readers=readers, forge=hosting, agents=endpoints)
         )
         refresher = Refresher(read, refresh)
         refresher.start()

@@ -35,6 +35,18 @@ Reader = Callable[[], Snapshot]
 ForgeFactory = Callable[[Config], Forge]
 
 
+def one_forge(make: ForgeFactory) -> ForgeFactory:
+    """`make`, called once: one forge client for the dashboard's life."""
+    made: list[Forge] = []
+
+    def forge(config: Config) -> Forge:
+        if not made:
+            made.append(make(config))
+        return made[0]
+
+    return forge
+
+
 def _extras(
     snapshot: Snapshot,
     config: Config,
