@@ -18,6 +18,7 @@ import pytest
 
 from tests.agent_helpers import E2E_KUBECONFIG, Cluster, Sleeps, fast_kube, make_repo
 from tests.kubefake import FakeKube
+from tests.realkube import StandIn
 
 
 @pytest.fixture
@@ -46,8 +47,11 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
     sleeps = Sleeps()
     kube = fast_kube(Path(kubeconfig), namespace, sleeps, timeout=30.0)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    standin = StandIn(kube, namespace)
     try:
-        yield Cluster(kube, namespace, make_repo(tmp_path / "env"), sleeps, None, Path(kubeconfig))
+        yield Cluster(
+            kube, namespace, make_repo(tmp_path / "env"), sleeps, None, Path(kubeconfig), standin
+        )
     finally:
         kube.delete(f"/Namespace//{namespace}")
         kube.close()

@@ -25,6 +25,7 @@ from promoter.core.applier.result import RoundResult
 from promoter.core.objects import Obj
 from promoter.workflows.apply_round import Reconciler, Settings
 from tests.kubefake import FakeKube
+from tests.realkube import StandIn
 
 E2E_KUBECONFIG = "PROMOTER_E2E_KUBECONFIG"
 MERGE = "application/merge-patch+json"
@@ -49,6 +50,8 @@ class Cluster:
     sleeps: Sleeps
     fake: FakeKube | None = None
     kubeconfig: Path | None = None
+    standin: StandIn | None = None
+    """On the real server: the controllers' stand-in, run where the agent sleeps."""
 
     @property
     def real(self) -> bool:
@@ -80,7 +83,9 @@ class Cluster:
             "inventory_namespace": self.namespace,
         }
         options.update(overrides)
-        return Reconciler(self.kube, Settings("dev", **options))
+        if self.standin is None:
+            return Reconciler(self.kube, Settings("dev", **options))
+        return Reconciler(self.kube, Settings("dev", **options), sleep=self.standin)
 
     def round(self, **overrides: Any) -> RoundResult:
         return self.reconciler(**overrides).run(self.render, "rev")

@@ -1,0 +1,90 @@
+"""The real control plane in the tests (scripts/kube-control-plane.sh: etcd
+and kube-apiserver, no controller-manager, no scheduler, no kubelet).
+
+What the missing controllers would do, a test does itself, as
+controller-runtime's envtest users do: `StandIn` writes the status a
+Deployment, StatefulSet, DaemonSet or Job controller would write, through
+the real server's status subresource (so validation, resourceVersions and
+managedFields are the server's). It is called where the applier sleeps —
+pass it as the Reconciler's `sleep` — so every status change happens
+between two of the agent's polls, in the order the agent caused it.
+
+Also here: what a real server cannot do without controllers, named once
+(namespace deletion never finishes: the namespace controller is in
+kube-controller-manager; nothing is garbage-collected by ownerReferences).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from promoter.adapters.kube import Kube
+from tests.kubefake.status import controller_status, job_failed
+
+MERGE = "application/merge-patch+json"
+STANDIN_MANAGER = "kube-controller-manager"
+"""The field manager the stand-in writes status as (the real one's name)."""
+WORKLOADS = (
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "Job"),
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class StandIn:
+    """Rolls out (or fails) the workloads of one namespace on a real server."""
+
+    kube: Kube
+    namespace: str
+    failing: set[str] = field(default_factory=set)
+    """Job names that fail instead of completing."""
+    hold: bool = False
+    """True: do nothing (workloads stay unready, as with auto_ready=False)."""
+    pause: float = 0.05
+    """Seconds actually slept per call (the agent's poll interval is for a
+    controller that takes time; this one is done when it returns)."""
+    events: list[str] = field(default_factory=list)
+    _done: set[tuple[str, str, Any]] = field(default_factory=set)
+
+    def __call__(self, seconds: float) -> None:
+        if not self.hold:
+            self.step()
+        time.sleep(min(seconds, self.pause))
+
+    def step(self) -> None:
+        for api_version, kind in WORKLOADS:
+            res = self.kube.resource(api_version, kind)
+            for obj in self.kube.list_objects(res, self.namespace):
+                self._reconcile(res, kind, obj)
+
+    def _reconcile(self, res: Any, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        mark = (kind, meta["uid"], None if kind == "Job" else meta.get("generation"))
+        if mark in self._done or meta.get("deletionTimestamp"):
+            return
+        self._done.add(mark)
+        name = meta["name"]
+        if kind == "Job" and name in self.failing:
+            status = job_failed(obj, now())
+            self.events.append(f"failed {name}")
+        else:
+            status = controller_status(kind, obj, True, now()) or {}
+            verb = "completed" if kind == "Job" else "rolled out"
+            self.events.append(f"{verb} {name}")
+        self.kube.dyn.patch(
+            res.status,
+            body={"status": status},
+            name=name,
+            namespace=self.namespace,
+            content_type=MERGE,
+            field_manager=STANDIN_MANAGER,
+        )
