@@ -46,6 +46,13 @@ if command -v npm >/dev/null; then
   fi
 fi
 venv_pip_install -e '.[test]'
+# A real kube-apiserver and etcd, built from their Go modules: once per
+# version, cached in ~/.cache/promoter/kube (the first build takes minutes).
+have_go=0
+if command -v go >/dev/null; then
+  have_go=1
+  bash scripts/kube-control-plane.sh build >/dev/null
+fi
 echo "test environment: $VENV"
 [ "$setup_only" = 1 ] && exit 0
 
@@ -56,6 +63,16 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/promoter-tests.XXXXXX")
 trap 'echo "failed; pytest temporary files, if any: $scratch" >&2' ERR
 pytest_opts=(-q -o "cache_dir=$VENV/cache/pytest")
 
+# The agent's scenarios run on the fake and on this real control plane.
+if [ "$have_go" = 1 ]; then
+  kubeconfig=$(bash scripts/kube-control-plane.sh up "$scratch/kube")
+  trap 'bash scripts/kube-control-plane.sh down "$scratch/kube"' EXIT
+  export PROMOTER_E2E_KUBECONFIG=$kubeconfig PROMOTER_TEST_KUBECONFIG=$kubeconfig
+  echo "real API server for the agent scenarios: $(kubectl --kubeconfig "$kubeconfig" version | grep Server)"
+else
+  echo "no Go toolchain: the agent scenarios run on the fake only (install Go 1.26+ for the real kube-apiserver)"
+fi
+
 python -m ruff check promoter tests benchmarks actions scripts
 python -m ruff format --check promoter tests benchmarks actions scripts
 python -m mypy
@@ -63,4 +80,8 @@ python -m pytest "${pytest_opts[@]}" --basetemp "$scratch/main" "$@"
 # The editors and the config loader must agree on both YAML composers.
 PROMOTER_YAML_BACKEND=ruamel python -m pytest "${pytest_opts[@]}" --basetemp "$scratch/ruamel" \
   tests/test_edit_golden.py tests/test_edit_units.py tests/test_config.py tests/test_cli_local.py
+if [ "$have_go" = 1 ]; then
+  bash scripts/kube-control-plane.sh down "$scratch/kube"
+  trap - EXIT
+fi
 rm -rf "$scratch"

@@ -27,7 +27,6 @@ from promoter.workflows.apply_round import Reconciler, Settings
 from tests.kubefake import FakeKube
 from tests.realkube import StandIn
 
-E2E_KUBECONFIG = "PROMOTER_E2E_KUBECONFIG"
 MERGE = "application/merge-patch+json"
 OWNER = "app.kubernetes.io/managed-by"
 

@@ -166,3 +166,10 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".git" not in p.parts
     }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.realkube import summary
+
+    for line in summary(terminalreporter.stats):
+        terminalreporter.write_line(line)

@@ -16,13 +16,52 @@ kube-controller-manager; nothing is garbage-collected by ownerReferences).
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from promoter.adapters.kube import Kube
 from tests.kubefake.status import controller_status, job_failed
+
+E2E_KUBECONFIG = "PROMOTER_E2E_KUBECONFIG"
+"""The agent's scenarios also run on the server this kubeconfig names."""
+REAL_KUBECONFIG = "PROMOTER_TEST_KUBECONFIG"
+"""The fake's parity tests also run on the server this kubeconfig names."""
+WHY_NOT_REAL = (
+    "no scenario ran on a real API server: without {var} there is none (scripts/test.sh "
+    "starts kube-apiserver and etcd and sets them when Go is installed)"
+)
+SCENARIO_MODULES = ("tests/test_agent", "tests/test_kubefake", "tests/test_tenancy")
+
+
+def targets(variable: str) -> list[str]:
+    """The parameters of a fixture that runs on the fake, and on a real
+    server when `variable` names one (no "real" runs to skip otherwise:
+    the summary says once why they did not run)."""
+    return ["fake", "real"] if os.environ.get(variable) else ["fake"]
+
+
+def summary(stats: Mapping[str, Sequence[object]]) -> list[str]:
+    """The lines pytest's summary ends with: how many API scenarios passed
+    on the real server and how many on the fake."""
+    real = fake = 0
+    for report in stats.get("passed", ()):
+        nodeid = str(getattr(report, "nodeid", ""))
+        if getattr(report, "when", "call") != "call":
+            continue
+        if "[real" in nodeid:
+            real += 1
+        elif nodeid.startswith(SCENARIO_MODULES):
+            fake += 1
+    lines = [f"API scenarios: {real} passed on the real API server, {fake} on the fake"]
+    missing = [v for v in (E2E_KUBECONFIG, REAL_KUBECONFIG) if not os.environ.get(v)]
+    if missing and (real or fake):
+        lines.append(WHY_NOT_REAL.format(var=" and ".join(missing)))
+    return lines
+
 
 MERGE = "application/merge-patch+json"
 STANDIN_MANAGER = "kube-controller-manager"

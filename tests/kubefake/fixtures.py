@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.realkube import REAL_KUBECONFIG, targets
+
 from .server import FakeKube
 
 if TYPE_CHECKING:
     from kubernetes.dynamic import DynamicClient
 
-REAL_KUBECONFIG = "PROMOTER_TEST_KUBECONFIG"
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def _namespace(dyn: DynamicClient, name: str) -> None:
     dyn.server_side_apply(namespaces, body=body, field_manager="kubefake-tests")
 
 
-@pytest.fixture(params=["fake", "real"] if os.environ.get(REAL_KUBECONFIG) else ["fake"])
+@pytest.fixture(params=targets(REAL_KUBECONFIG))
 def kube_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KubeTarget]:
     name = f"kubefake-{uuid.uuid4().hex[:8]}"
     if request.param == "real":
