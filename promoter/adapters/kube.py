@@ -88,7 +88,7 @@ def _message(err: DynamicApiError) -> str:
 def _hint(status: int | None) -> str | None:
     return {
         401: "the credentials in the kubeconfig (or the service account token) were refused",
-        403: "the agent's service account lacks RBAC for this; see deploy/role.yaml",
+        403: "the agent's service account lacks RBAC for this; see deploy/rbac/role.yaml",
         409: "another field manager owns this field: drop it from Git, or let promoter "
         "take it over with --force-conflicts",
         422: "the manifest is invalid for this cluster; fix it in Git",
@@ -120,6 +120,7 @@ class Kube:
         """Requests this wrapper sent (discovery inside the client not included)."""
         self._resources: dict[tuple[str, str], Any] = {}
         self._cleanup = cleanup
+        self.impersonating: str | None = None
 
     # -- construction -------------------------------------------------------------------
 
@@ -154,6 +155,19 @@ class Kube:
             kube.close()
             raise
         return kube
+
+    def impersonate(self, user: str | None) -> None:
+        """Send every request as `user` (`Impersonate-User`), or as ourselves
+        with None. The API server adds a service account's groups itself;
+        what the user may do is then its RBAC's decision, not ours."""
+        if self.impersonating == user:
+            return
+        headers = self.dyn.client.default_headers
+        if user is None:
+            headers.pop("Impersonate-User", None)
+        else:
+            headers["Impersonate-User"] = user
+        self.impersonating = user
 
     def close(self) -> None:
         if self._cleanup is not None:
@@ -201,7 +215,13 @@ class Kube:
             )
         if status == 409:
             return KubeConflictError(f"{doing}: conflict: {text}", status=409, hint=_hint(409))
-        return KubeError(f"{doing}: HTTP {status}: {text}", status=status, hint=_hint(status))
+        hint = _hint(status)
+        if status == 403 and self.impersonating:
+            hint = (
+                "the account promoter.yaml names (impersonated) lacks RBAC for this: the "
+                "cluster decides what a tenant may do; see deploy/tenant/"
+            )
+        return KubeError(f"{doing}: HTTP {status}: {text}", status=status, hint=hint)
 
     # -- discovery ----------------------------------------------------------------------
 

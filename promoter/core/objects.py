@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -36,6 +36,9 @@ class Obj:
     namespace: str
     name: str
     body: dict[str, Any]
+    source: str = field(default="", compare=False)
+    """Where it was rendered from (a file, or the service's path), for
+    messages that must say which file to fix."""
 
     @property
     def key(self) -> str:
@@ -43,9 +46,9 @@ class Obj:
         return f"{group}/{self.kind}/{self.namespace}/{self.name}"
 
 
-def objects_from_yaml(text: str, where: str) -> list[Obj]:
+def objects_from_yaml(text: str, where: str, source: str = "") -> list[Obj]:
     """The objects (documents with apiVersion and kind) of a YAML stream."""
-    return objects_from_docs(load_all(text, where))
+    return objects_from_docs(load_all(text, where), source)
 
 
 def load_all(text: str, where: str) -> list[Any]:
@@ -73,7 +76,7 @@ def load_all(text: str, where: str) -> list[Any]:
         loader.dispose()
 
 
-def objects_from_docs(docs: Iterable[Any]) -> list[Obj]:
+def objects_from_docs(docs: Iterable[Any], source: str = "") -> list[Obj]:
     """The objects (mappings with apiVersion and kind) among parsed documents."""
     out = []
     for doc in docs:
@@ -86,6 +89,7 @@ def objects_from_docs(docs: Iterable[Any]) -> list[Obj]:
                     str(meta.get("namespace") or ""),
                     str(meta.get("name") or ""),
                     doc,
+                    source,
                 )
             )
     return out

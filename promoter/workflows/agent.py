@@ -19,7 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render_environment
 from promoter.adapters.scratch import scratch_dir
 from promoter.core.applier.result import RoundResult
+from promoter.core.applier.tenancy import Scope, scope_for
 from promoter.core.config.loader import load_config
 from promoter.core.forge import APPLY_STATUS_CONTEXT
 from promoter.core.objects import Obj
@@ -82,6 +83,9 @@ class Agent:
             return result
         if self._reported is None or self._reported[0] != revision:
             self.status.pending(revision, env)
+        # The revision's own promoter.yaml says what this agent may touch.
+        rec = self.reconciler
+        rec.settings = replace(rec.settings, scope=self._scope(directory))
 
         not_applied: list[tuple[str, str]] = []
 
@@ -101,6 +105,15 @@ class Agent:
             self._reported = outcome
         self.metrics.record(result)
         return result
+
+    def _scope(self, root: Path) -> Scope:
+        try:
+            environment = load_config(root).environment(self.options.env)
+        except PromoterError:
+            # No (valid) promoter.yaml: the render says why before any request
+            # is sent; a --path round without one has no tenancy.
+            return Scope()
+        return scope_for(environment.tenancy, self.options.env)
 
     def run(self) -> RoundResult:
         """Rounds every interval until `stop` is set (or once); the last result."""

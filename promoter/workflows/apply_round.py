@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.adapters.kube import Kube
@@ -51,6 +51,7 @@ from promoter.core.applier.prepare import crd_scopes, hashes, prepare
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune_candidates
 from promoter.core.applier.result import Drift, RoundResult
 from promoter.core.applier.sync_options import create_only, split, sync_needed
+from promoter.core.applier.tenancy import Scope, check_scope
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 from promoter.workflows.health_wait import HealthError, wait_healthy
@@ -88,6 +89,8 @@ class Settings:
     health_progress_every: float = 5.0
     """Seconds between "waiting for …" log lines while health is awaited."""
     crd_timeout: float = 60.0
+    scope: Scope = field(default_factory=Scope)
+    """What the agent may touch (`applier: {promoter: …}`) and whom it acts as."""
 
 
 Render = Callable[[], Sequence[Obj]]
@@ -111,10 +114,17 @@ class Reconciler:
         self.sleep = sleep
 
     @property
+    def default_namespace(self) -> str:
+        """For objects without one, and the inventory: the impersonated
+        service account's namespace (a tenant's own), else the client's."""
+        account = self.settings.scope.service_account
+        return account[0] if account else self.kube.namespace
+
+    @property
     def inventory_ref(self) -> tuple[str, str]:
         s = self.settings
         return (
-            s.inventory_namespace or self.kube.namespace,
+            s.inventory_namespace or self.default_namespace,
             s.inventory_name or f"promoter-inventory-{s.env}",
         )
 
@@ -128,6 +138,8 @@ class Reconciler:
         result = RoundResult(self.settings.env, revision, self.settings.dry_run)
         result.started = time.time()
         start, sent = self.clock(), self.kube.requests
+        # Every request of the round, discovery included, as the tenant.
+        self.kube.impersonate(self.settings.scope.username)
         try:
             _Round(self, result).run(render)
             result.ok, result.phase = True, "done"
@@ -158,7 +170,9 @@ class _Round:
     def run(self, render: Render) -> None:
         self.result.phase = "render"
         objs = render()
-        prepared = prepare(objs, self.kube.namespaced, self.kube.namespace, self.s.owner_label)
+        namespace = self.rec.default_namespace
+        prepared = prepare(objs, self.kube.namespaced, namespace, self.s.owner_label)
+        check_scope(prepared, self.s.scope, self.s.env)
         parts = split(prepared)
         desired = parts.main
         check_render(desired, self.s.allow_empty)

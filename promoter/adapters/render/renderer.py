@@ -23,7 +23,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from promoter.adapters.render import kustomize
@@ -94,7 +94,8 @@ def _plain(path: Path, root: Path | None = None) -> list[Obj]:
             continue  # kustomize's own file is not an object for the cluster
         base = root if root is not None else (path if path.is_dir() else path.parent)
         data = read_repository_file(str(file), str(base))
-        out += objects_from_yaml(data.decode("utf-8", errors="replace"), str(file))
+        text = data.decode("utf-8", errors="replace")
+        out += objects_from_yaml(text, str(file), _shown(file, root))
     return out
 
 
@@ -282,7 +283,9 @@ def _add(rendering: Rendering, env: str, rel: str, objects: list[Obj]) -> None:
     if not objects:
         rendering.not_applied.append((rel, NOT_OBJECTS))
         log.warning("%s: not applied: %s: %s", env, rel, NOT_OBJECTS)
-    rendering.objects += objects
+    # Messages about an object name the file to fix: the manifest where the
+    # renderer knows it, else the service's path (a kustomization, a chart).
+    rendering.objects += [o if o.source else replace(o, source=rel) for o in objects]
 
 
 __all__ = ["RenderError", "Rendering", "render", "render_environment", "render_service"]

@@ -101,7 +101,7 @@ def _stamp(obj: Obj, scoped: bool, default_ns: str, owner: tuple[str, str]) -> O
         labels = meta["labels"] = {}
     labels[owner[0]] = owner[1]
     namespace = str(meta.get("namespace") or "")
-    return Obj(obj.api_version, obj.kind, namespace, obj.name, body)
+    return Obj(obj.api_version, obj.kind, namespace, obj.name, body, obj.source)
 
 
 def hashes(objs: Sequence[Obj]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from promoter.core.config.model import (
     APPLIERS,
     ARGOCD_NAMESPACE,
     SYNC_POLICIES,
+    AgentTenancy,
     ApplierSpec,
     ArgoCDApplier,
     FluxApplier,
@@ -22,6 +23,8 @@ from promoter.core.yamlnodes import ScalarNode
 
 _ARGOCD_KEYS = ("applications", "applicationSet", "namespace", "server", "sync")
 _FLUX_KEYS = ("kustomizations", "helmReleases")
+_PROMOTER_KEYS = ("namespaces", "clusterScoped", "serviceAccount")
+_KIND = re.compile(r"[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?")
 _DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 PROMOTER = "promoter"
 
@@ -44,43 +47,63 @@ def _namespaced_problem(text: str) -> str | None:
     return None
 
 
+def _kind_problem(text: str) -> str | None:
+    if _KIND.fullmatch(text):
+        return None
+    example = "ClusterRole.rbac.authorization.k8s.io"
+    return f"{text!r} is not a kind; write Kind or Kind.group (e.g. {example})"
+
+
+def _account_problem(text: str) -> str | None:
+    if "/" not in text:
+        return f"{text!r} needs its namespace: write namespace/name"
+    return _namespaced_problem(text)
+
+
 def _sync_problem(text: str) -> str | None:
     return None if text in SYNC_POLICIES else f"must be one of {', '.join(SYNC_POLICIES)}"
 
 
+Applier = tuple[bool, ApplierSpec | None, AgentTenancy | None]
+
+
 class ApplierEntries(NodeReader):
-    def applier_spec(self, entries: Entries, label: str) -> tuple[bool, ApplierSpec | None]:
-        """(valid, the spec; None: absent or `promoter`)."""
+    def applier_spec(self, entries: Entries, label: str) -> Applier:
+        """(valid, the controller's spec — None: absent or `promoter` —, the
+        bundled agent's tenancy when `promoter:` has one)."""
         if "applier" not in entries:
-            return True, None
+            return True, None, None
         key_node, node = entries["applier"]
         sub_label = f"{label}: applier"
         if isinstance(node, ScalarNode):
             if node.tag == STR and node.value == PROMOTER:
-                return True, None
+                return True, None, None
             self.problem(
                 node,
                 f"{sub_label}: {node.value!r} is not an applier; use `promoter` (the bundled "
-                "agent), or a mapping with `argocd:` or `flux:`",
+                "agent), or a mapping with `promoter:`, `argocd:` or `flux:`",
             )
-            return False, None
-        sub = self.mapping(node, sub_label, APPLIERS[1:], at=key_node)
+            return False, None, None
+        sub = self.mapping(node, sub_label, APPLIERS, at=key_node)
         if sub is None:
-            return False, None
+            return False, None, None
         if len(sub) != 1:
-            self.problem(key_node, f"{sub_label} needs exactly one of: argocd, flux")
-            return False, None
+            self.problem(key_node, f"{sub_label} needs exactly one of: promoter, argocd, flux")
+            return False, None, None
         ((kind, (kind_key, body)),) = sub.items()
         count = len(self.problems)
-        inner = self.mapping(
-            body,
-            f"{sub_label}: {kind}",
-            _ARGOCD_KEYS if kind == "argocd" else _FLUX_KEYS,
-            at=kind_key,
-        )
+        keys = {"promoter": _PROMOTER_KEYS, "argocd": _ARGOCD_KEYS, "flux": _FLUX_KEYS}[kind]
+        inner = self.mapping(body, f"{sub_label}: {kind}", keys, at=kind_key)
         if inner is None:
-            return False, None
+            return False, None, None
         where = f"{sub_label}: {kind}"
+        if kind == PROMOTER:
+            tenancy = AgentTenancy(
+                namespaces=self.string_list(inner, "namespaces", where, _object_name_problem),
+                cluster_scoped=self.string_list(inner, "clusterScoped", where, _kind_problem),
+                service_account=self.checked(inner, "serviceAccount", where, _account_problem),
+            )
+            return len(self.problems) == count, None, tenancy
         spec: ApplierSpec
         if kind == "argocd":
             apps = self.string_list(inner, "applications", where, _object_name_problem) or ()
@@ -101,7 +124,7 @@ class ApplierEntries(NodeReader):
             if not kustomizations and not releases:
                 self.problem(kind_key, f"{where}: name `kustomizations` or `helmReleases`")
             spec = FluxApplier(kustomizations or (), releases or ())
-        return len(self.problems) == count, spec
+        return len(self.problems) == count, spec, None
 
     def _server(self, entries: Entries, label: str) -> str | None:
         server = self.checked(entries, "server", label, api_url_problem)

@@ -27,6 +27,7 @@ from typing import Any
 
 from promoter import __version__
 from promoter.core.config.model import (
+    AgentTenancy,
     ApplierSpec,
     ArgoCDApplier,
     Config,
@@ -169,6 +170,16 @@ def _applier_from(data: dict[str, Any] | None) -> ApplierSpec | None:
     return ArgoCDApplier(**fields) if kind == "argocd" else FluxApplier(**fields)
 
 
+def _tenancy_from(data: dict[str, Any] | None) -> AgentTenancy | None:
+    if not data:
+        return None
+
+    def names(key: str) -> tuple[str, ...] | None:
+        return None if data.get(key) is None else tuple(data[key])
+
+    return AgentTenancy(names("namespaces"), names("cluster_scoped"), data.get("service_account"))
+
+
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
@@ -178,6 +189,7 @@ def _to_json(config: Config) -> dict[str, Any]:
                 "policies": [p.to_json() for p in e.policies],
                 "render": _render_json(e.render),
                 "applier": _applier_json(e.applier),
+                "tenancy": _fields(e.tenancy) if e.tenancy else None,
             }
             for e in config.environments
         ],
@@ -203,6 +215,7 @@ def _from_json(data: dict[str, Any]) -> Config:
                 "policies": tuple(PolicyConfig.from_json(p) for p in e.get("policies", ())),
                 "render": _render_from(e.get("render")),
                 "applier": _applier_from(e.get("applier")),
+                "tenancy": _tenancy_from(e.get("tenancy")),
             }
         )
         for e in data.pop("environments")

@@ -125,6 +125,26 @@ ApplierSpec = ArgoCDApplier | FluxApplier
 
 
 @dataclass(frozen=True)
+class AgentTenancy:
+    """`applier: {promoter: …}`: what the bundled agent may touch in this
+    environment. Names may use {env}. The agent refuses a render that
+    steps outside before anything is applied; with `service_account` it
+    impersonates that account, so the cluster's RBAC has the last word."""
+
+    namespaces: tuple[str, ...] | None = None
+    """Namespaced objects must be in one of these; None: any namespace."""
+    cluster_scoped: tuple[str, ...] | None = None
+    """Cluster-scoped kinds allowed (`Kind` or `Kind.group`); None: none,
+    once `namespaces` is set, else any."""
+    service_account: str | None = None
+    """`namespace/name` of the account every request is made as."""
+
+    @property
+    def restricted(self) -> bool:
+        return self.namespaces is not None or self.cluster_scoped is not None
+
+
+@dataclass(frozen=True)
 class Environment:
     """One environment; `mode` and the pull-request settings are already
     resolved against `defaults` (the environment's value, else the default's,
@@ -162,6 +182,8 @@ class Environment:
     applier: ApplierSpec | None = None
     """What applies it when not the bundled agent (`defaults.applier`
     merged in); None: promoter's agent and its `promoter/apply` status."""
+    tenancy: AgentTenancy | None = None
+    """`applier: {promoter: …}`: the bundled agent's limits here."""
 
     def __post_init__(self) -> None:
         for name in ("reviewers", "team_reviewers", "assignees", "labels", "policies"):

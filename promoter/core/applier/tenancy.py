@@ -1,0 +1,89 @@
+"""What a tenant's agent may touch: `applier: {promoter: {namespaces,
+clusterScoped}}` checked against the prepared render, before anything is
+written. The cluster's RBAC (through `serviceAccount` impersonation) is
+the real fence; this check makes a render that would cross it fail whole
+and early, naming every object and the file it came from, instead of
+half-applying until the first 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from promoter.core.applier.errors import ApplierError
+from promoter.core.applier.keys import group_of
+from promoter.core.config.model import AgentTenancy
+from promoter.core.objects import Obj
+
+
+class TenancyError(ApplierError):
+    """The render holds objects this environment's agent may not manage."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An environment's tenancy with `{env}` filled in."""
+
+    namespaces: frozenset[str] | None = None
+    cluster_scoped: frozenset[str] | None = None
+    service_account: tuple[str, str] | None = None
+    """(namespace, name)."""
+
+    @property
+    def restricted(self) -> bool:
+        return self.namespaces is not None or self.cluster_scoped is not None
+
+    @property
+    def username(self) -> str | None:
+        """The Kubernetes user name the agent impersonates."""
+        if self.service_account is None:
+            return None
+        return "system:serviceaccount:{}:{}".format(*self.service_account)
+
+
+def scope_for(tenancy: AgentTenancy | None, env: str) -> Scope:
+    if tenancy is None:
+        return Scope()
+
+    def fill(names: Sequence[str] | None) -> frozenset[str] | None:
+        return None if names is None else frozenset(n.replace("{env}", env) for n in names)
+
+    account = None
+    if tenancy.service_account:
+        namespace, _, name = tenancy.service_account.replace("{env}", env).partition("/")
+        account = (namespace, name)
+    return Scope(fill(tenancy.namespaces), fill(tenancy.cluster_scoped), account)
+
+
+def refusals(objs: Sequence[Obj], scope: Scope) -> list[str]:
+    """One line per object outside the scope (objects already prepared:
+    namespaced ones carry their namespace, cluster-scoped ones none)."""
+    if not scope.restricted:
+        return []
+    out = []
+    for obj in objs:
+        source = f" (from {obj.source})" if obj.source else ""
+        if obj.namespace:
+            if scope.namespaces is not None and obj.namespace not in scope.namespaces:
+                allowed = ", ".join(sorted(scope.namespaces)) or "none"
+                out.append(
+                    f"{obj.key}{source}: namespace {obj.namespace!r} is not allowed ({allowed})"
+                )
+            continue
+        group = group_of(obj.api_version)
+        names = {obj.kind, f"{obj.kind}.{group}" if group else obj.kind}
+        if not names & (scope.cluster_scoped or frozenset()):
+            out.append(f"{obj.key}{source}: cluster-scoped {obj.kind} is not in clusterScoped")
+    return out
+
+
+def check_scope(objs: Sequence[Obj], scope: Scope, env: str) -> None:
+    problems = refusals(objs, scope)
+    if problems:
+        raise TenancyError(
+            f"{len(problems)} object(s) are outside what the agent of {env} may manage; "
+            "nothing was applied or pruned:\n" + "\n".join(f"  {p}" for p in problems),
+            hint="move them into an allowed namespace, or widen applier.promoter.namespaces / "
+            "clusterScoped in promoter.yaml (and the RBAC of its service account)",
+        )
