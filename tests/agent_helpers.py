@@ -28,6 +28,7 @@ from tests.kubefake import FakeKube
 from tests.realkube import StandIn
 
 MERGE = "application/merge-patch+json"
+SCENARIO_KINDS = (("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "Deployment"))
 OWNER = "app.kubernetes.io/managed-by"
 
 
@@ -112,6 +113,37 @@ class Cluster:
             content_type=MERGE,
             field_manager=manager,
         )
+
+    def snapshot(self, *kinds: tuple[str, str]) -> dict[str, str]:
+        """key -> resourceVersion of every object of `kinds` (default: the
+        kinds the scenarios apply) in the test's namespace, inventory
+        included: equal snapshots mean nothing was written."""
+        out: dict[str, str] = {}
+        for api_version, kind in kinds or SCENARIO_KINDS:
+            res = self.kube.resource(api_version, kind)
+            for item in self.kube.list_objects(res, self.namespace):
+                meta = item["metadata"]
+                out[f"{kind}/{meta['name']}"] = meta["resourceVersion"]
+        return out
+
+    # -- the controllers: the fake's, or the stand-in on a real server ---------------------
+
+    def hold_rollouts(self) -> None:
+        """Workloads stay "observed, not ready" until `roll_out`."""
+        if self.fake is not None:
+            self.fake.auto_ready = False
+        else:
+            assert self.standin is not None
+            self.standin.hold = True
+
+    def roll_out(self, name: str) -> None:
+        """The Deployment controller finishes `name`'s rollout (status moves)."""
+        if self.fake is not None:
+            self.fake.make_available(self.namespace, name)
+            return
+        assert self.standin is not None
+        self.standin.hold = False
+        self.standin.step()
 
     def apply_as(self, body: dict[str, Any], manager: str, force: bool = False) -> None:
         res = self.kube.resource(body["apiVersion"], body["kind"])

@@ -17,11 +17,15 @@ kube-controller-manager; nothing is garbage-collected by ownerReferences).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from promoter.adapters.kube import Kube
 from tests.kubefake.status import controller_status, job_failed
@@ -34,7 +38,9 @@ WHY_NOT_REAL = (
     "no scenario ran on a real API server: without {var} there is none (scripts/test.sh "
     "starts kube-apiserver and etcd and sets them when Go is installed)"
 )
-SCENARIO_MODULES = ("tests/test_agent", "tests/test_kubefake", "tests/test_tenancy")
+SCENARIO_MODULES = ("tests/test_agent", "tests/test_kubefake", "tests/test_controllers")
+"""Modules whose tests talk to a Kubernetes API (the fake, unless marked real)."""
+_REAL = re.compile(r"[\[-]real[\]-]")
 
 
 def targets(variable: str) -> list[str]:
@@ -52,7 +58,7 @@ def summary(stats: Mapping[str, Sequence[object]]) -> list[str]:
         nodeid = str(getattr(report, "nodeid", ""))
         if getattr(report, "when", "call") != "call":
             continue
-        if "[real" in nodeid:
+        if _REAL.search(nodeid):
             real += 1
         elif nodeid.startswith(SCENARIO_MODULES):
             fake += 1
@@ -119,11 +125,78 @@ class StandIn:
             status = controller_status(kind, obj, True, now()) or {}
             verb = "completed" if kind == "Job" else "rolled out"
             self.events.append(f"{verb} {name}")
-        self.kube.dyn.patch(
-            res.status,
-            body={"status": status},
-            name=name,
-            namespace=self.namespace,
-            content_type=MERGE,
-            field_manager=STANDIN_MANAGER,
-        )
+        write_status(self.kube, res, self.namespace, name, status, STANDIN_MANAGER)
+
+
+def write_status(
+    kube: Kube, res: Any, namespace: str | None, name: str, status: dict[str, Any], manager: str
+) -> None:
+    """Replace an object's status through its status subresource, as its
+    controller does (a JSON patch `add` replaces the whole status)."""
+    kube.dyn.patch(
+        res.status,
+        body=[{"op": "add", "path": "/status", "value": status}],
+        name=name,
+        namespace=namespace if res.namespaced else None,
+        content_type="application/json-patch+json",
+        field_manager=manager,
+    )
+
+
+class RealCluster:
+    """The helpers tests use on a FakeKube (`seed`, `set_status`,
+    `write_kubeconfig`, `get_object`), on the real server, through its API."""
+
+    def __init__(self, kubeconfig: str | Path, kube: Kube) -> None:
+        self.kubeconfig_path = Path(kubeconfig)
+        self.kube = kube
+
+    def write_kubeconfig(self, path: str | Path, namespace: str = "default") -> Path:
+        config = yaml.safe_load(self.kubeconfig_path.read_text(encoding="utf-8"))
+        for context in config["contexts"]:
+            context["context"]["namespace"] = namespace
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        target.chmod(0o600)
+        return target
+
+    def seed(self, manifest: dict[str, Any], field_manager: str = "kubectl-create") -> Any:
+        """Create (or, on a server shared between tests, update) the object as
+        another client would; a CRD is waited on until it is served."""
+        before, self.kube.field_manager = self.kube.field_manager, field_manager
+        try:
+            live = self.kube.apply(manifest, force=True)
+        finally:
+            self.kube.field_manager = before
+        if manifest["kind"] == "CustomResourceDefinition":
+            self.kube.wait_established([manifest["metadata"]["name"]], 30.0, poll=0.1)
+        return live
+
+    def set_status(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        status: dict[str, Any],
+        manager: str = "kube-controller-manager",
+    ) -> None:
+        res = self.kube.resource(api_version, kind)
+        write_status(self.kube, res, namespace, name, status, manager)
+
+    def get_object(
+        self, api_version: str, kind: str, namespace: str | None, name: str
+    ) -> dict[str, Any] | None:
+        return self.kube.get(api_version, kind, namespace, name)
+
+
+def connect(kubeconfig: str | Path, namespace: str = "default", **options: Any) -> Kube:
+    """The promoter's own client on the real server, field manager `kubectl-create`
+    (what `seed` writes as), with short retries."""
+    from promoter.adapters.kube import Retry
+
+    retry = Retry(attempts=3, backoff=0.1, max_backoff=0.5)
+    return Kube.connect(
+        kubeconfig, namespace=namespace, field_manager="kubectl-create", retry=retry, **options
+    )

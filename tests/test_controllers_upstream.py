@@ -8,6 +8,7 @@ allowed once it is synced to the commit that carries the version."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import responses
 
 from tests.conftest import EXAMPLE, Remote, git, make_remote
 from tests.kubefake import FakeKube
+from tests.realkube import E2E_KUBECONFIG, RealCluster, connect, targets
 
 ARGO = ("argoproj.io/v1alpha1", "Application")
 KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
@@ -51,28 +53,47 @@ def _crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def cluster() -> Iterator[FakeKube]:
+def _seed(cluster: FakeKube | RealCluster) -> None:
+    cluster.seed(_crd("argoproj.io", "Application", "applications", "v1alpha1"))
+    cluster.seed(_crd("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", "v1"))
+    cluster.seed(
+        {
+            "apiVersion": ARGO[0],
+            "kind": ARGO[1],
+            "metadata": {"name": "shop-dev", "namespace": "argocd"},
+            "spec": {"source": {"path": "apps/api/overlays/dev"}},
+        }
+    )
+    cluster.seed(
+        {
+            "apiVersion": KUSTOMIZATION[0],
+            "kind": KUSTOMIZATION[1],
+            "metadata": {"name": "apps-dev", "namespace": "flux-system"},
+            "spec": {"path": "./apps", "prune": True},
+        }
+    )
+
+
+@pytest.fixture(params=targets(E2E_KUBECONFIG))
+def cluster(request: pytest.FixtureRequest) -> Iterator[FakeKube | RealCluster]:
+    """The fake, and the real server: the CRDs Argo CD and Flux install (with
+    their status subresource), their objects, the status their controllers
+    write. The real server is shared: every test sets the status it reads."""
+    if request.param == "real":
+        kubeconfig = os.environ[E2E_KUBECONFIG]
+        kube = connect(kubeconfig)
+        try:
+            real = RealCluster(kubeconfig, kube)
+            for name in ("argocd", "flux-system"):
+                real.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            _seed(real)
+            yield real
+        finally:
+            kube.close()
+        return
     namespaces = ("default", "kube-system", "argocd", "flux-system")
     with FakeKube(crd_delay=0, namespaces=namespaces) as fake:
-        fake.seed(_crd("argoproj.io", "Application", "applications", "v1alpha1"))
-        fake.seed(_crd("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", "v1"))
-        fake.seed(
-            {
-                "apiVersion": ARGO[0],
-                "kind": ARGO[1],
-                "metadata": {"name": "shop-dev", "namespace": "argocd"},
-                "spec": {"source": {"path": "apps/api/overlays/dev"}},
-            }
-        )
-        fake.seed(
-            {
-                "apiVersion": KUSTOMIZATION[0],
-                "kind": KUSTOMIZATION[1],
-                "metadata": {"name": "apps-dev", "namespace": "flux-system"},
-                "spec": {"path": "./apps", "prune": True},
-            }
-        )
+        _seed(fake)
         yield fake
 
 
@@ -174,7 +195,7 @@ def _upstream(result: Any) -> dict:
 
 @pytest.mark.parametrize("promoted", ["argocd"], indirect=True)
 def test_argocd_out_of_sync_or_older_revision_refuses_then_synced_allows(
-    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+    run, promoted: tuple[Path, str, str], cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     clone, before, after = promoted
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
@@ -205,7 +226,7 @@ def test_argocd_out_of_sync_or_older_revision_refuses_then_synced_allows(
 
 @pytest.mark.parametrize("promoted", ["flux"], indirect=True)
 def test_flux_kustomization_must_have_applied_the_revision(
-    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+    run, promoted: tuple[Path, str, str], cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     clone, before, after = promoted
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
@@ -285,7 +306,7 @@ def test_argocd_rest_api_with_a_token(
 
 @pytest.mark.parametrize("promoted", ["argocd"], indirect=True)
 def test_wait_returns_when_the_revision_is_synced_and_healthy(
-    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+    run, promoted: tuple[Path, str, str], cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     clone, before, after = promoted
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
@@ -319,7 +340,7 @@ def test_wait_returns_when_the_revision_is_synced_and_healthy(
 
 @pytest.mark.parametrize("promoted", ["argocd"], indirect=True)
 def test_wait_exit_codes_degraded_timeout_and_later_commits(
-    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+    run, promoted: tuple[Path, str, str], cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     clone, before, after = promoted
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
@@ -360,7 +381,7 @@ def test_wait_exit_codes_degraded_timeout_and_later_commits(
 
 @pytest.mark.parametrize("promoted", ["argocd"], indirect=True)
 def test_status_shows_what_the_controller_runs(
-    run, promoted: tuple[Path, str, str], cluster: FakeKube, tmp_path: Path
+    run, promoted: tuple[Path, str, str], cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     clone, before, _ = promoted
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
@@ -378,7 +399,7 @@ def test_status_shows_what_the_controller_runs(
 
 
 def test_the_pr_check_and_its_sticky_comment_read_argocd(
-    run, cluster: FakeKube, tmp_path: Path
+    run, cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     from tests.fakeforge import github_fake
 
@@ -415,7 +436,7 @@ def test_the_pr_check_and_its_sticky_comment_read_argocd(
 
 
 def test_reader_finds_applicationset_children_helmreleases_and_missing_names(
-    cluster: FakeKube, tmp_path: Path
+    cluster: FakeKube | RealCluster, tmp_path: Path
 ) -> None:
     from promoter.adapters.controllers import ControllerReader
     from promoter.adapters.kube import Kube

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kubernetes.dynamic import DynamicClient
 
 
-
 @pytest.fixture
 def kube() -> Iterator[FakeKube]:
     fake = FakeKube().start()
