@@ -12,6 +12,8 @@ fake's switches (faults, health, request log) take `fake_cluster`.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from promoter.core.applier.result import RoundResult
 from promoter.core.objects import Obj
 from promoter.workflows.apply_round import Reconciler, Settings
 from tests.kubefake import FakeKube
-from tests.realkube import StandIn
+from tests.realkube import RealCluster, StandIn
 
 MERGE = "application/merge-patch+json"
 SCENARIO_KINDS = (("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "Deployment"))
@@ -126,7 +128,23 @@ class Cluster:
                 out[f"{kind}/{meta['name']}"] = meta["resourceVersion"]
         return out
 
+    def kubeconfig_here(self, path: Path) -> Path:
+        """A kubeconfig for this cluster whose context namespace is the test's."""
+        if self.fake is not None:
+            return self.fake.write_kubeconfig(path, namespace=self.namespace)
+        assert self.kubeconfig is not None
+        return RealCluster(self.kubeconfig, self.kube).write_kubeconfig(path, self.namespace)
+
     # -- the controllers: the fake's, or the stand-in on a real server ---------------------
+
+    @contextmanager
+    def controllers(self) -> Iterator[None]:
+        """Workloads roll out while the block runs (the fake is auto_ready)."""
+        if self.standin is None:
+            yield
+            return
+        with self.standin.running():
+            yield
 
     def hold_rollouts(self) -> None:
         """Workloads stay "observed, not ready" until `roll_out`."""
@@ -135,6 +153,14 @@ class Cluster:
         else:
             assert self.standin is not None
             self.standin.hold = True
+
+    def set_status(self, api_version: str, kind: str, name: str, status: dict[str, Any]) -> None:
+        """A controller writes `status` through the status subresource."""
+        target: Any = self.fake
+        if target is None:
+            assert self.kubeconfig is not None
+            target = RealCluster(self.kubeconfig, self.kube)
+        target.set_status(api_version, kind, self.namespace, name, status, manager="a-controller")
 
     def roll_out(self, name: str) -> None:
         """The Deployment controller finishes `name`'s rollout (status moves)."""

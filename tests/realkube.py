@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +107,23 @@ class StandIn:
             self.step()
         time.sleep(min(seconds, self.pause))
 
+    @contextmanager
+    def running(self, every: float = 0.1) -> Iterator[None]:
+        """Step in a thread, for code that sleeps on its own (the CLI in-process)."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                self.step()
+
+        thread = threading.Thread(target=loop, name="standin-controllers", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def step(self) -> None:
         for api_version, kind in WORKLOADS:
             res = self.kube.resource(api_version, kind)
@@ -189,6 +208,16 @@ class RealCluster:
         self, api_version: str, kind: str, namespace: str | None, name: str
     ) -> dict[str, Any] | None:
         return self.kube.get(api_version, kind, namespace, name)
+
+    def remove(self, api_version: str, kind: str, namespace: str | None, name: str) -> None:
+        """Delete and wait until it is gone (a CRD's own finalizer runs in the
+        API server; namespaces never finish: there is no namespace controller)."""
+        group = api_version.rpartition("/")[0]
+        self.kube.delete(f"{group}/{kind}/{namespace or ''}/{name}")
+        deadline = time.monotonic() + 30
+        while self.get_object(api_version, kind, namespace, name) is not None:
+            assert time.monotonic() < deadline, f"{kind} {name} was not deleted in 30s"
+            time.sleep(0.1)
 
 
 def connect(kubeconfig: str | Path, namespace: str = "default", **options: Any) -> Kube:

@@ -10,8 +10,10 @@ taking `fake_cluster` need what only the fake can do: faults on demand
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
+import yaml
 
 from promoter.core.applier.drift import desired_hash
 from promoter.core.applier.prepare import prepare
@@ -92,6 +94,52 @@ def test_crds_first_then_their_custom_resources(cluster: Cluster) -> None:
     finally:
         if cluster.real:  # cluster-scoped: the test namespace's deletion leaves it
             cluster.kube.delete(crd_key)
+
+
+def test_a_custom_resource_with_a_status_subresource_is_read_for_health(
+    cluster: Cluster,
+) -> None:
+    """Flux- and Argo CD-shaped: the CRD serves /status, a controller writes
+    Ready there; the agent waits on it and never calls it drift."""
+    crd = yaml.safe_load(
+        yaml.safe_dump(CRD).replace("widget", "gadget").replace("Widget", "Gadget")
+    )
+    crd["spec"]["versions"][0]["subresources"] = {"status": {}}
+    gadget = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"},
+              "spec": {"interval": "1m"}}  # fmt: skip
+    cluster.write("gadgets", crd, gadget)
+    crd_key = "apiextensions.k8s.io/CustomResourceDefinition//gadgets.example.com"
+
+    def ready(value: str, reason: str) -> dict[str, Any]:
+        condition = {
+            "type": "Ready",
+            "status": value,
+            "reason": reason,
+            "message": reason,
+            "lastTransitionTime": "2026-12-01T10:00:00Z",
+            "observedGeneration": 1,
+        }
+        return {"observedGeneration": 1, "conditions": [condition]}  # fmt: skip
+
+    try:
+        assert cluster.round().ok  # no status yet: nothing to wait for
+        cluster.set_status("example.com/v1", "Gadget", "g1", ready("False", "Progressing"))
+        waiting = cluster.round(health_timeout=0.3)
+        live = cluster.get("example.com/v1", "Gadget", "g1")
+        cluster.set_status("example.com/v1", "Gadget", "g1", ready("True", "Succeeded"))
+        done = cluster.round()
+    finally:
+        if cluster.real:
+            cluster.kube.delete(crd_key)
+
+    assert not waiting.ok and waiting.exit_code == ExitCode.HEALTH
+    assert f"example.com/Gadget/{cluster.namespace}/g1: InProgress: Ready=False" in (
+        waiting.error or ""
+    )
+    assert waiting.drift == [] and waiting.applied == []
+    assert live["status"]["conditions"][0]["reason"] == "Progressing"
+    assert live["spec"] == {"interval": "1m"}  # the status write left the spec alone
+    assert done.ok and done.drift == [], done.text()
 
 
 def test_update_applies_only_what_changed(cluster: Cluster) -> None:

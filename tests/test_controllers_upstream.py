@@ -23,6 +23,7 @@ from tests.kubefake import FakeKube
 from tests.realkube import E2E_KUBECONFIG, RealCluster, connect, targets
 
 ARGO = ("argoproj.io/v1alpha1", "Application")
+CRD_V1 = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
 
 
@@ -477,6 +478,8 @@ def test_reader_finds_applicationset_children_helmreleases_and_missing_names(
         (release,) = reader.states(FluxApplier(helm_releases=("team/worker",)), "dev")
     finally:
         reader.close()
+        if isinstance(cluster, RealCluster):  # a server shared with the next run
+            cluster.remove(*CRD_V1, None, "helmreleases.helm.toolkit.fluxcd.io")
     assert (release.name, release.verdict, release.revision) == (
         "HelmRelease team/worker", "healthy", None,
     )  # fmt: skip
