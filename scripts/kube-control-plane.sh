@@ -153,7 +153,7 @@ up() {
     --service-account-issuer "https://127.0.0.1:$api_port" \
     --service-account-key-file "$dir/certs/sa.pub" \
     --service-account-signing-key-file "$dir/certs/sa.key" \
-    --service-cluster-ip-range 10.0.0.0/24 \
+    --service-cluster-ip-range 10.96.0.0/12 \
     --endpoint-reconciler-type none \
     --disable-admission-plugins ServiceAccount \
     --allow-privileged=true \
