@@ -109,50 +109,50 @@ def test_agent_applies_the_example_repo_then_a_bump(
     assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/api:1.4.2"
 
 
-def test_agent_once_exit_codes(run: Run, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "env")
-    write(repo, "app", deployment("web"))
-    with FakeKube(auto_ready=False) as fake:
-        kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
-        base = ("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
+def test_agent_once_exit_codes(run: Run, cluster: Cluster, tmp_path: Path) -> None:
+    repo, ns = cluster.repo, cluster.namespace
+    cluster.write("app", deployment("web"))
+    cluster.hold_rollouts()  # nothing rolls the Deployment out
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
+    base = ("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
 
-        stuck = run(*base, "--health-timeout", "1s")
-        (repo / "clusters" / "dev" / "bad.yaml").write_text("a: [\n", encoding="utf-8")
-        broken = run(*base)
-        unknown_env = run("agent", "--env", "qa", "--repo", str(repo), "--kubeconfig", kubeconfig,
-                          "--once")  # fmt: skip
+    stuck = run(*base, "--health-timeout", "1s")
+    (repo / "clusters" / "dev" / "bad.yaml").write_text("a: [\n", encoding="utf-8")
+    broken = run(*base)
+    unknown_env = run("agent", "--env", "qa", "--repo", str(repo), "--kubeconfig", kubeconfig,
+                      "--once")  # fmt: skip
 
     assert stuck.exit_code == ExitCode.HEALTH, stuck.output
-    assert "apps/Deployment/default/web: InProgress" in stuck.output
+    assert f"apps/Deployment/{ns}/web: InProgress" in stuck.output
     assert broken.exit_code == ExitCode.APPLY, broken.output
     assert "render failed" in broken.output and "not valid YAML" in broken.output
     assert unknown_env.exit_code == ExitCode.INPUT, unknown_env.output
 
 
-def test_agent_dry_run_json(run: Run, fake: FakeKube, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "env")
-    write(repo, "app", configmap("settings"))
-    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+def test_agent_dry_run_json(run: Run, cluster: Cluster, tmp_path: Path) -> None:
+    repo, ns = cluster.repo, cluster.namespace
+    cluster.write("app", configmap("settings"))
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
     base = ("agent", "--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig, "--once")
     assert run(*base).exit_code == 0
-    write(repo, "app", configmap("other"))
+    cluster.write("app", configmap("other"))
 
     result = run(*base, "--dry-run", "--output", "json")
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["dry_run"] is True and report["ok"] is True
-    assert report["created"] == ["/ConfigMap/default/other"]
-    assert report["would_prune"] == ["/ConfigMap/default/settings"]
-    assert fake.get_object("v1", "ConfigMap", "default", "other") is None
-    assert fake.get_object("v1", "ConfigMap", "default", "settings") is not None
+    assert report["created"] == [f"/ConfigMap/{ns}/other"]
+    assert report["would_prune"] == [f"/ConfigMap/{ns}/settings"]
+    assert cluster.get("v1", "ConfigMap", "other") is None
+    assert cluster.get("v1", "ConfigMap", "settings") is not None
 
 
-def test_agent_once_from_a_remote(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+def test_agent_once_from_a_remote(run: Run, cluster: Cluster, tmp_path: Path) -> None:
     source = make_repo(tmp_path / "source")
     write(source, "app", configmap("settings"))
     remote = make_remote(tmp_path, source)
-    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
 
     result = run("agent", "--env", "dev", "--repo-url", remote.url, "--kubeconfig", kubeconfig,
                  "--once", "--output", "json")  # fmt: skip
@@ -160,7 +160,7 @@ def test_agent_once_from_a_remote(run: Run, fake: FakeKube, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["revision"] == remote.head()
-    assert report["created"] == ["/ConfigMap/default/settings"]
+    assert report["created"] == [f"/ConfigMap/{cluster.namespace}/settings"]
 
 
 def test_agent_sets_the_commit_status_on_github(run: Run, fake: FakeKube, tmp_path: Path) -> None:
@@ -189,56 +189,65 @@ def test_agent_sets_the_commit_status_on_github(run: Run, fake: FakeKube, tmp_pa
 
 
 def test_diff_shows_changes_masks_secrets_and_shows_prunes(
-    run: Run, fake: FakeKube, tmp_path: Path
+    run: Run, cluster: Cluster, tmp_path: Path
 ) -> None:
-    repo = make_repo(tmp_path / "env")
+    repo, ns = cluster.repo, cluster.namespace
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "creds"},
         "stringData": {"password": "hunter2-old"},
     }
-    write(repo, "app", configmap("settings", level="info"), secret, configmap("old"))
-    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    cluster.write("app", configmap("settings", level="info"), secret, configmap("old"))
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
     base = ("--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig)
     assert run("agent", *base, "--once").exit_code == 0
     assert "no differences (3 objects)" in run("diff", *base).output
+    before = cluster.snapshot(("v1", "ConfigMap"), ("v1", "Secret"))
 
     secret["stringData"] = {"password": "hunter2-new"}
-    write(repo, "app", configmap("settings", level="debug"), secret)
+    cluster.write("app", configmap("settings", level="debug"), secret)
     result = run("diff", *base)
 
     assert result.exit_code == 1, result.output  # kubectl diff: 1 = differences found
     out = result.output
-    assert "--- a//ConfigMap/default/settings" in out
+    assert f"--- a//ConfigMap/{ns}/settings" in out
     assert "-  level: info" in out and "+  level: debug" in out
-    assert "+++ /dev/null" in out and "a//ConfigMap/default/old" in out  # would be pruned
+    assert "+++ /dev/null" in out and f"a//ConfigMap/{ns}/old" in out  # would be pruned
     assert "hunter2" not in out and "aHVudGVy" not in out  # neither plain nor base64
-    # Only the agent wrote: 3 objects and the inventory twice (before the apply, after).
-    assert fake.count("apply", dry_run=False) == 3 + 2
+    assert cluster.snapshot(("v1", "ConfigMap"), ("v1", "Secret")) == before  # diff wrote nothing
+    if cluster.fake is not None:
+        # Only the agent wrote: 3 objects and the inventory twice (before the apply, after).
+        assert cluster.fake.count("apply", dry_run=False) == 3 + 2
 
     as_json = run("diff", *base, "--output", "json")
     assert as_json.exit_code == 1, as_json.output
     report = json.loads(as_json.stdout)
     assert report["env"] == "dev" and report["objects"] == 2
     changed = {d["key"]: d for d in report["differences"]}
-    assert {"/ConfigMap/default/settings", "/ConfigMap/default/old"} <= set(changed)
-    assert changed["/ConfigMap/default/old"]["action"] == "prune"
-    assert changed["/ConfigMap/default/settings"]["action"] == "update"
-    assert "+  level: debug" in changed["/ConfigMap/default/settings"]["diff"]
+    assert {f"/ConfigMap/{ns}/settings", f"/ConfigMap/{ns}/old"} <= set(changed)
+    assert changed[f"/ConfigMap/{ns}/old"]["action"] == "prune"
+    assert changed[f"/ConfigMap/{ns}/settings"]["action"] == "update"
+    assert "+  level: debug" in changed[f"/ConfigMap/{ns}/settings"]["diff"]
     assert "hunter2" not in as_json.stdout
 
 
-def test_diff_exits_like_kubectl_diff(run, fake: FakeKube, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "env")
-    write(repo, "app", configmap("settings"))
-    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
-    base = ("--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig)
+def test_diff_exits_like_kubectl_diff(run: Run, cluster: Cluster, tmp_path: Path) -> None:
+    cluster.write("app", configmap("settings"))
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
+    base = ("--env", "dev", "--repo", str(cluster.repo), "--kubeconfig", kubeconfig)
     assert run("diff", *base).exit_code == 1  # not applied yet: a creation
     assert run("agent", *base, "--once").exit_code == 0
     same = run("diff", *base)
     assert same.exit_code == 0 and "no differences" in same.output
     assert json.loads(run("diff", *base, "-o", "json").stdout)["differences"] == []
+
+
+def test_diff_is_an_error_when_the_api_fails(run: Run, fake: FakeKube, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "env")
+    write(repo, "app", configmap("settings"))
+    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    base = ("--env", "dev", "--repo", str(repo), "--kubeconfig", kubeconfig)
     fake.fail_next("GET", status=500, times=50)
     broken = run("diff", *base)
     assert broken.exit_code > 1, broken.output  # an error is never 0 or 1
