@@ -45,6 +45,7 @@ from promoter.core.applier.errors import (
     KubeError,
     KubeUnavailableError,
     UnknownKindError,
+    hint_for,
 )
 from promoter.core.applier.keys import CRD, group_of, parse_key
 
@@ -83,16 +84,6 @@ def _message(err: DynamicApiError) -> str:
         body = {}
     text = body.get("message") if isinstance(body, dict) else None
     return str(text or err.reason or f"HTTP {err.status}")
-
-
-def _hint(status: int | None) -> str | None:
-    return {
-        401: "the credentials in the kubeconfig (or the service account token) were refused",
-        403: "the agent's service account lacks RBAC for this; see deploy/rbac/role.yaml",
-        409: "another field manager owns this field: drop it from Git, or let promoter "
-        "take it over with --force-conflicts",
-        422: "the manifest is invalid for this cluster; fix it in Git",
-    }.get(status or 0)
 
 
 class Kube:
@@ -214,13 +205,8 @@ class Kube:
                 hint="the API server kept failing; the next round retries",
             )
         if status == 409:
-            return KubeConflictError(f"{doing}: conflict: {text}", status=409, hint=_hint(409))
-        hint = _hint(status)
-        if status == 403 and self.impersonating:
-            hint = (
-                "the account promoter.yaml names (impersonated) lacks RBAC for this: the "
-                "cluster decides what a tenant may do; see deploy/tenant/"
-            )
+            return KubeConflictError(f"{doing}: conflict: {text}", status=409, hint=hint_for(409))
+        hint = hint_for(status, impersonating=self.impersonating is not None)
         return KubeError(f"{doing}: HTTP {status}: {text}", status=status, hint=hint)
 
     # -- discovery ----------------------------------------------------------------------

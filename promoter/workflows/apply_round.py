@@ -35,6 +35,7 @@ from promoter.core.applier.errors import (
     KubeError,
     KubeUnavailableError,
     UnknownKindError,
+    first_hint,
 )
 from promoter.core.applier.inventory import (
     Entry,
@@ -45,7 +46,7 @@ from promoter.core.applier.inventory import (
     from_configmap,
     to_configmap,
 )
-from promoter.core.applier.keys import CRD, NAMESPACE, group_of, make_key
+from promoter.core.applier.keys import CRD, NAMESPACE, group_of, kinds_to_list, make_key
 from promoter.core.applier.order import apply_order
 from promoter.core.applier.prepare import crd_scopes, hashes, prepare
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune_candidates
@@ -243,7 +244,7 @@ class _Round:
     def _list_live(self, desired: Sequence[Obj], tracked: Iterable[str]) -> dict[str, Any]:
         """key -> live object, from one LIST per (kind, namespace) with our label."""
         wanted: dict[tuple[str, str], tuple[Any, set[str | None]]] = {}
-        for api_version, kind, key_group, namespace in _kinds(desired, tracked):
+        for api_version, kind, key_group, namespace in kinds_to_list(desired, tracked):
             try:
                 res = (
                     self.kube.resource(api_version, kind)
@@ -291,7 +292,7 @@ class _Round:
             raise ApplyError(
                 f"{len(problems)} object(s) failed to apply; nothing was pruned:\n"
                 + "\n".join(f"  {p}" for p in problems),
-                hint=_first_hint(problems),
+                hint=first_hint(problems),
             )
         if crds and not self.s.dry_run:
             self.kube.wait_established(crds, self.s.crd_timeout, poll=min(0.5, self.s.health_poll))
@@ -432,31 +433,3 @@ def _on_failure(hooks: HookRunner | None) -> Iterator[None]:
         if hooks is not None:
             hooks.fail()
         raise
-
-
-def _kinds(
-    desired: Sequence[Obj], tracked: Iterable[str]
-) -> list[tuple[str, str, str, str | None]]:
-    """(apiVersion or "", kind, group, namespace) to list; desired first, so
-    their apiVersion wins over a tracked key's preferred version."""
-    out: dict[tuple[str, str, str | None], tuple[str, str, str, str | None]] = {}
-    for obj in desired:
-        group = group_of(obj.api_version)
-        where = obj.namespace or None
-        out.setdefault((group, obj.kind, where), (obj.api_version, obj.kind, group, where))
-    for key in tracked:
-        group, kind, namespace, _ = key.split("/")
-        out.setdefault((group, kind, namespace or None), ("", kind, group, namespace or None))
-    return list(out.values())
-
-
-def _first_hint(problems: Sequence[str]) -> str | None:
-    text = "\n".join(problems)
-    if "conflict" in text:
-        return (
-            "another field manager owns a field promoter applies: drop it from Git, or "
-            "let promoter take it over with --force-conflicts"
-        )
-    if "after" in text and "attempts" in text:
-        return "the API server kept failing; the next round retries"
-    return None

@@ -8,6 +8,8 @@ agent cannot act on).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from promoter.errors import ExitCode, PromoterError
 
 
@@ -61,3 +63,32 @@ class KubeConflictError(KubeError):
 
 class UnknownKindError(KubeError):
     """The cluster does not serve this apiVersion/kind (yet)."""
+
+
+def hint_for(status: int | None, *, impersonating: bool = False) -> str | None:
+    """What to do about an API server's refusal, by HTTP status."""
+    if status == 403 and impersonating:
+        return (
+            "the account promoter.yaml names (impersonated) lacks RBAC for this: the "
+            "cluster decides what a tenant may do; see deploy/tenant/"
+        )
+    return {
+        401: "the credentials in the kubeconfig (or the service account token) were refused",
+        403: "the agent's service account lacks RBAC for this; see deploy/rbac/role.yaml",
+        409: "another field manager owns this field: drop it from Git, or let promoter "
+        "take it over with --force-conflicts",
+        422: "the manifest is invalid for this cluster; fix it in Git",
+    }.get(status or 0)
+
+
+def first_hint(problems: Sequence[str]) -> str | None:
+    """One hint for a list of failed applies (their messages)."""
+    text = "\n".join(problems)
+    if "conflict" in text:
+        return (
+            "another field manager owns a field promoter applies: drop it from Git, or "
+            "let promoter take it over with --force-conflicts"
+        )
+    if "after" in text and "attempts" in text:
+        return "the API server kept failing; the next round retries"
+    return None
