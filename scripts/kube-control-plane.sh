@@ -61,9 +61,11 @@ build() {
     if ! (
       set -e
       cd "$modules/kube-apiserver"
-      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+      # -buildvcs=false: the wrapper modules sit inside this git repository,
+      # whose state is not the binaries' version.
+      CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$work/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
       cd "$modules/etcd"
-      CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/etcd" go.etcd.io/etcd/server/v3
+      CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$work/etcd" go.etcd.io/etcd/server/v3
     ) >"$log" 2>&1; then
       rm -rf "$work"
       die "the build failed: $(grep -m1 -iE 'error|cannot|go: ' "$log" || tail -n1 "$log")" "see $log; Go $(go env GOVERSION) must satisfy the go line of tests/kube/*/go.mod"
