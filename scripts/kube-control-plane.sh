@@ -112,15 +112,15 @@ PY
 
 up() {
   local dir=$1
-  if [ ! -d "$dir" ]; then mkdir -p "$dir" && : >"$dir/.made-by-up"; fi
-  dir=$(cd "$dir" && pwd)
-  if alive "$dir/kube-apiserver.pid" && alive "$dir/etcd.pid" && [ -f "$dir/kubeconfig" ]; then
-    echo "$dir/kubeconfig"
+  if [ -d "$dir" ] && alive "$dir/kube-apiserver.pid" && alive "$dir/etcd.pid" && [ -f "$dir/kubeconfig" ]; then
+    echo "$(cd "$dir" && pwd)/kubeconfig"
     return 0
   fi
+  build # before anything is made: a failed build leaves no folder behind
+  if [ ! -d "$dir" ]; then mkdir -p "$dir" && : >"$dir/.made-by-up"; fi
+  dir=$(cd "$dir" && pwd)
   stop "$dir" # a half-started or crashed plane: start afresh
   clean "$dir"
-  build
   mkdir -p "$dir/certs" "$dir/etcd-data"
 
   command -v openssl >/dev/null || die "openssl is missing" "apt-get install openssl"

@@ -19,7 +19,6 @@ from click.testing import Result
 
 from promoter.adapters.agent_source import GitSource, LocalSource
 from promoter.adapters.http.agent_status import StatusServer
-from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
 from promoter.adapters.render import renderer
 from promoter.adapters.render.renderer import render
@@ -476,8 +475,10 @@ def test_post_trigger_wakes_the_loop_early(fake_cluster: Cluster) -> None:
     assert len(seen) == 2  # shutdown() ended the hour-long wait at once
 
 
-def test_deploy_manifests_are_namespace_scoped_and_accepted(fake: FakeKube, tmp_path: Path) -> None:
-    objs = render(Path(__file__).resolve().parent.parent / "deploy")  # real kustomize
+def test_deploy_manifests_are_namespace_scoped_and_accepted(cluster: Cluster) -> None:
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    objs = render(deploy)  # real kustomize
+    tenant = render(deploy / "tenant")
 
     kinds = sorted(o.kind for o in objs)
     assert kinds == ["Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]
@@ -485,13 +486,13 @@ def test_deploy_manifests_are_namespace_scoped_and_accepted(fake: FakeKube, tmp_
     pod = next(o for o in objs if o.kind == "Deployment").body["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "promoter-agent"
     assert pod["containers"][0]["args"][0] == "agent"
-    fake.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "promoter"}})
-    kube = Kube.connect(fake.write_kubeconfig(tmp_path / "kubeconfig"))
-    try:
-        for obj in objs:
-            kube.apply(obj.body, dry_run=True)  # the API server accepts every one
-    finally:
-        kube.close()
+    assert sorted(o.kind for o in tenant) == ["Role", "Role", "RoleBinding", "RoleBinding",
+                                              "ServiceAccount"]  # fmt: skip
+    assert {o.namespace for o in tenant} == {"team-a"}
+    for name in ("promoter", "team-a"):  # (shared on the real server: applying is idempotent)
+        cluster.kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    for obj in [*objs, *tenant]:
+        cluster.kube.apply(obj.body, dry_run=True)  # the API server accepts every one
 
 
 def test_what_the_agent_cannot_apply_is_said_and_counted(

@@ -1,10 +1,15 @@
-"""promoter/adapters/kube.py against the fake API server: retries, error
-conversion, discovery, waiting for CRDs, connecting."""
+"""promoter/adapters/kube.py: retries (the fake's faults), error conversion,
+discovery, waiting for CRDs, connecting. What needs no injected fault runs
+on the real kube-apiserver too (`api`)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +23,7 @@ from promoter.core.applier.errors import (
 from promoter.errors import ExitCode, InputError
 from tests.agent_helpers import Sleeps, configmap
 from tests.kubefake import FakeKube
+from tests.realkube import E2E_KUBECONFIG, RealCluster, targets
 
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -44,6 +50,9 @@ CRD = {
 }
 
 
+CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeKube]:
     with FakeKube(crd_delay=None) as kube:
@@ -54,6 +63,55 @@ def fake() -> Iterator[FakeKube]:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@dataclass
+class Api:
+    """promoter's client on the fake or the real server, in namespace `ns`."""
+
+    kube: Kube
+    ns: str
+    other: FakeKube | RealCluster
+    """For writes by another client (`apply_manifest`-like: `seed`)."""
+
+    def apply_as(self, manifest: dict[str, Any], manager: str) -> None:
+        if isinstance(self.other, FakeKube):
+            self.other.apply_manifest(manifest, field_manager=manager)
+        else:
+            self.other.seed(manifest, field_manager=manager)
+
+
+@pytest.fixture(params=targets(E2E_KUBECONFIG))
+def api(request: pytest.FixtureRequest, tmp_path: Path, sleeps: Sleeps) -> Iterator[Api]:
+    retry = Retry(attempts=3, backoff=0.1, max_backoff=0.5, sleep=sleeps)
+    if request.param == "real":
+        yield from _real(retry)
+        return
+    with FakeKube() as fake:
+        client = Kube.connect(fake.write_kubeconfig(tmp_path / "kc"), retry=retry)
+        yield Api(client, "default", fake)
+        client.close()
+        assert not fake.internal_errors, fake.internal_errors[0]
+
+
+@pytest.fixture(params=["real"])
+def real_api(sleeps: Sleeps) -> Iterator[Api]:
+    """For what only a real server has (RBAC, its own CRD controller)."""
+    if not os.environ.get(E2E_KUBECONFIG):
+        pytest.skip(f"needs a real API server: set {E2E_KUBECONFIG} (scripts/test.sh does)")
+    yield from _real(Retry(attempts=3, backoff=0.1, max_backoff=0.5, sleep=sleeps))
+
+
+def _real(retry: Retry) -> Iterator[Api]:
+    ns = f"promoter-kube-{uuid.uuid4().hex[:8]}"
+    client = Kube.connect(os.environ[E2E_KUBECONFIG], namespace=ns, retry=retry)
+    client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        yield Api(client, ns, RealCluster(os.environ[E2E_KUBECONFIG], client))
+    finally:
+        client.impersonate(None)
+        client.delete(f"/Namespace//{ns}")
+        client.close()
 
 
 @pytest.fixture
@@ -112,24 +170,60 @@ def test_client_errors_are_not_retried_and_say_what_to_do(
     assert sleeps.calls == []
 
 
-def test_conflicts_name_the_other_manager(fake: FakeKube, kube: Kube) -> None:
-    fake.apply_manifest(configmap("a", ns="default", k="theirs"), field_manager="operator")
+def test_a_real_403_is_not_retried_and_says_who_was_refused(real_api: Api, sleeps: Sleeps) -> None:
+    api = real_api
+    api.kube.impersonate("someone-without-rights")
+
+    with pytest.raises(KubeError) as caught:
+        api.kube.apply(configmap("a", ns=api.ns))
+
+    assert caught.value.status == 403
+    assert f'apply /ConfigMap/{api.ns}/a: HTTP 403: configmaps "a" is forbidden: ' in str(
+        caught.value
+    )
+    assert 'User "someone-without-rights" cannot patch resource "configmaps"' in str(caught.value)
+    assert "impersonated" in (caught.value.hint or "")
+    assert sleeps.calls == []
+
+
+def test_conflicts_name_the_other_manager(api: Api) -> None:
+    api.apply_as(configmap("a", ns=api.ns, k="theirs"), "operator")
 
     with pytest.raises(KubeConflictError) as caught:
-        kube.apply(configmap("a", ns="default", k="ours"), force=False)
-    kube.apply(configmap("a", ns="default", k="ours"), force=True)
+        api.kube.apply(configmap("a", ns=api.ns, k="ours"), force=False)
+    api.kube.apply(configmap("a", ns=api.ns, k="ours"), force=True)
 
     assert 'conflict with "operator"' in str(caught.value)
     assert "--force-conflicts" in (caught.value.hint or "")
-    live = fake.get_object("v1", "ConfigMap", "default", "a")
+    live = api.kube.get("v1", "ConfigMap", api.ns, "a")
     assert live is not None and live["data"] == {"k": "ours"}
 
 
-def test_get_and_delete_of_missing_objects(kube: Kube) -> None:
-    assert kube.get("v1", "ConfigMap", "default", "nope") is None
-    assert kube.get_key("/ConfigMap/default/nope") is None
-    assert kube.get_key("example.com/Gadget//nope") is None  # kind not served: gone
-    assert kube.delete("/ConfigMap/default/nope") is False
+def test_get_and_delete_of_missing_objects(api: Api) -> None:
+    kube, ns = api.kube, api.ns
+    assert kube.get("v1", "ConfigMap", ns, "nope") is None
+    assert kube.get_key(f"/ConfigMap/{ns}/nope") is None
+    assert kube.get_key("example.com/Doodad//nope") is None  # kind not served: gone
+    assert kube.delete(f"/ConfigMap/{ns}/nope") is False
+
+
+def test_a_crd_becomes_served_on_the_real_server(real_api: Api) -> None:
+    api = real_api
+    crd = {**CRD, "metadata": {"name": "gizmos.example.com"}}
+    crd["spec"] = {
+        **CRD["spec"],
+        "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+    }
+    with pytest.raises(UnknownKindError):
+        api.kube.resource("example.com/v1", "Gizmo")
+    api.kube.apply(crd)
+    try:
+        api.kube.wait_established(["gizmos.example.com"], 30.0, poll=0.1)
+        assert api.kube.namespaced("example.com/v1", "Gizmo") is False
+        assert api.kube.resource_for("example.com", "Gizmo").kind == "Gizmo"
+    finally:
+        assert isinstance(api.other, RealCluster)
+        api.other.remove(*CRD_KIND, None, "gizmos.example.com")
 
 
 def test_unknown_kinds_and_crds_becoming_served(fake: FakeKube, kube: Kube) -> None:
