@@ -536,24 +536,30 @@ def test_what_the_agent_cannot_apply_is_said_and_counted(
 
 
 def test_a_broken_chart_stops_the_round_before_anything_is_applied(
-    run: Run, fake: FakeKube, env_repo: Path, tmp_path: Path
+    run: Run, cluster: Cluster, env_repo: Path, tmp_path: Path
 ) -> None:
     """The example's worker renders through its Helm chart. A template that
     fails is Helm's message and exit 8, and neither the other services nor
     a prune happen: nothing is half-applied."""
     pytest.importorskip("helm_python", reason="pip install 'promoter[helm]'")
-    kubeconfig = str(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
     base = ("agent", "--env", "dev", "--repo", str(env_repo), "--kubeconfig", kubeconfig, "--once")
-    first = run(*base)
+    with cluster.controllers():
+        first = run(*base)
     assert first.exit_code == 0, first.output
-    applied = fake.count("apply", "deployments", field_manager="promoter")
+    before = cluster.snapshot()
 
     (env_repo / "charts/worker/templates/broken.yaml").write_text("x: {{ .Values.no.such }}\n")
     (env_repo / "apps/web/overlays/dev/deployment.yaml").unlink()  # would be pruned
+    (env_repo / "apps/api/overlays/dev/kustomization.yaml").write_text(
+        (env_repo / "apps/api/overlays/dev/kustomization.yaml")
+        .read_text()
+        .replace("1.0.0", "9.9.9")
+    )  # would be applied
     broken = run(*base)
 
     assert broken.exit_code == ExitCode.APPLY, broken.output
     assert "helm could not render charts/worker" in broken.output
     assert "worker/templates/broken.yaml:1" in broken.output
-    assert fake.count("apply", "deployments", field_manager="promoter") == applied
-    assert fake.get_object("apps/v1", "Deployment", "default", "web") is not None
+    assert cluster.snapshot() == before  # nothing applied, nothing pruned
+    assert cluster.get("apps/v1", "Deployment", "web") is not None
