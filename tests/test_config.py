@@ -1150,8 +1150,8 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
     # immutable-tags, allowed-registries); render, its helm and jsonnet; applier,
-    # its argocd and flux
-    assert len(objects) == 19
+    # its promoter (tenancy), argocd and flux
+    assert len(objects) == 20
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1175,7 +1175,9 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(render["jsonnet"]["properties"]) == render_entries._JSONNET_KEYS
     word, appliers = defs["applier"]["oneOf"]
     assert word["enum"] == [applier_entries.PROMOTER]
-    assert tuple(appliers["properties"]) == config_model.APPLIERS[1:]
+    assert tuple(appliers["properties"]) == config_model.APPLIERS
+    tenancy = appliers["properties"]["promoter"]["properties"]
+    assert tuple(tenancy) == applier_entries._PROMOTER_KEYS
     argocd = appliers["properties"]["argocd"]["properties"]
     assert tuple(argocd) == applier_entries._ARGOCD_KEYS
     assert argocd["sync"]["enum"] == list(config_model.SYNC_POLICIES)

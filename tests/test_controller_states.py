@@ -167,7 +167,7 @@ def test_applier_settings_and_their_defaults() -> None:
         ("    applier: {flux: {kustomizations: ['a/b/c']}}\n", "write namespace/name"),
         (
             "    applier: {argocd: {applications: [a]}, flux: {kustomizations: [b]}}\n",
-            "needs exactly one of: argocd, flux",
+            "needs exactly one of: promoter, argocd, flux",
         ),
         ("    applier: {argocd: {applications: ['{service}']}}\n", "unknown placeholder {service}"),
     ],
