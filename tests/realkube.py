@@ -43,6 +43,7 @@ WHY_NOT_REAL = (
 SCENARIO_MODULES = ("tests/test_agent", "tests/test_kubefake", "tests/test_controllers")
 """Modules whose tests talk to a Kubernetes API (the fake, unless marked real)."""
 _REAL = re.compile(r"[\[-]real[\]-]")
+_FAKE = re.compile(r"[\[-]fake[\]-]")
 
 
 def targets(variable: str) -> list[str]:
@@ -62,7 +63,7 @@ def summary(stats: Mapping[str, Sequence[object]]) -> list[str]:
             continue
         if _REAL.search(nodeid):
             real += 1
-        elif nodeid.startswith(SCENARIO_MODULES):
+        elif _FAKE.search(nodeid) or nodeid.startswith(SCENARIO_MODULES):
             fake += 1
     if not real and not fake:
         return []  # a run without API scenarios

@@ -85,6 +85,26 @@ def test_objects_outside_the_tenancy_are_refused_before_anything_is_written(
             cluster.kube.delete(f"rbac.authorization.k8s.io/ClusterRole//{role}")
 
 
+def test_a_narrowed_scope_leaves_what_it_no_longer_covers_alone(cluster: Cluster) -> None:
+    """Objects applied before the scope excluded their namespace are neither
+    read nor pruned (as the tenant, that would be a 403 every round): they
+    are reported, untracked, and stay."""
+    other = f"{cluster.namespace}-old"
+    cluster.kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
+    cluster.write("app", configmap("settings"), configmap("legacy", ns=other))
+    assert cluster.round().ok
+    cluster.write("app", configmap("settings"))  # legacy left Git, and the scope narrows
+
+    result = cluster.round(scope=Scope(namespaces=frozenset({cluster.namespace})))
+
+    assert result.ok, result.text()
+    legacy = f"/ConfigMap/{other}/legacy"
+    assert result.pruned == [] and [k for k, _ in result.prune_skipped] == [legacy]
+    assert "outside this environment's applier.promoter" in result.prune_skipped[0][1]
+    assert cluster.get("v1", "ConfigMap", "legacy", other) is not None
+    assert cluster.inventory().keys == {f"/ConfigMap/{cluster.namespace}/settings"}
+
+
 def test_the_tenancy_in_promoter_yaml(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "env")
     config = repo / "promoter.yaml"

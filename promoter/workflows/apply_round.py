@@ -52,7 +52,7 @@ from promoter.core.applier.prepare import crd_scopes, hashes, prepare
 from promoter.core.applier.prune import DEFAULT_OWNER_LABEL, check_render, prune_candidates
 from promoter.core.applier.result import Drift, RoundResult
 from promoter.core.applier.sync_options import create_only, split, sync_needed
-from promoter.core.applier.tenancy import Scope, check_scope
+from promoter.core.applier.tenancy import OUTSIDE, Scope, allows, check_scope
 from promoter.core.objects import Obj
 from promoter.errors import ExitCode, PromoterError
 from promoter.workflows.health_wait import HealthError, wait_healthy
@@ -184,7 +184,9 @@ class _Round:
 
         self.result.phase = "inventory"
         self.stored = self.rec.read_inventory()
-        self.live = self._list_live(desired, self.stored.keys)
+        # What an earlier, wider scope left tracked is not ours to read now.
+        tracked = [k for k in self.stored.keys if allows(self.s.scope, k)]
+        self.live = self._list_live(desired, tracked)
         self.new_namespaces = {
             o.name for o in desired if (group_of(o.api_version), o.kind) == NAMESPACE
         } - {k.split("/")[3] for k in self.live if k.startswith("/Namespace/")}
@@ -370,16 +372,25 @@ class _Round:
 
     def _prune(self, desired: set[str]) -> None:
         leftovers = sorted(self.inv.keys - desired)
+        # Tracked from before the scope narrowed: not ours to read or delete now.
+        outside = {k for k in leftovers if not allows(self.s.scope, k)}
         meta: dict[str, Any] = {}
         for key in leftovers:
+            if key in outside:
+                continue
             # Not in our labelled LIST: unlabelled by someone, or gone. Ask.
             obj = self.live.get(key) or self.kube.get_key(key)
             if obj is not None:
                 meta[key] = obj.get("metadata") or {}
         plan = prune_candidates(
-            self.inv, desired, meta, owner_label=self.s.owner_label, allow_kinds=self.s.prune_allow
+            self.inv.keys - outside,
+            desired,
+            meta,
+            owner_label=self.s.owner_label,
+            allow_kinds=self.s.prune_allow,
         )
-        self.result.prune_skipped = list(plan.skipped)
+        skipped = [*((k, OUTSIDE) for k in sorted(outside)), *plan.skipped]
+        self.result.prune_skipped = skipped
         if self.s.dry_run:
             self.result.would_prune = list(plan.to_delete)
             return
@@ -391,7 +402,7 @@ class _Round:
                 self.result.pruned.append(key)
             except KubeError as err:
                 problems.append(f"{key}: {err.message}")
-        abandoned = [key for key, _ in plan.skipped]
+        abandoned = [key for key, _ in skipped]
         self.inv = after_prune(self.inv, done, desired, abandoned=abandoned)
         self._store()
         if problems:

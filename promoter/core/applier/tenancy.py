@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promoter.core.applier.errors import ApplierError
-from promoter.core.applier.keys import group_of
 from promoter.core.config.model import AgentTenancy
 from promoter.core.objects import Obj
 
@@ -56,26 +55,36 @@ def scope_for(tenancy: AgentTenancy | None, env: str) -> Scope:
     return Scope(fill(tenancy.namespaces), fill(tenancy.cluster_scoped), account)
 
 
+def allows(scope: Scope, key: str) -> bool:
+    """Whether an object key (`group/Kind/namespace/name`; no namespace:
+    cluster-scoped) is inside the scope."""
+    if not scope.restricted:
+        return True
+    group, kind, namespace, _ = key.split("/")
+    if namespace:
+        return scope.namespaces is None or namespace in scope.namespaces
+    return bool({kind, f"{kind}.{group}" if group else kind} & (scope.cluster_scoped or set()))
+
+
 def refusals(objs: Sequence[Obj], scope: Scope) -> list[str]:
     """One line per object outside the scope (objects already prepared:
     namespaced ones carry their namespace, cluster-scoped ones none)."""
-    if not scope.restricted:
-        return []
     out = []
     for obj in objs:
+        if allows(scope, obj.key):
+            continue
         source = f" (from {obj.source})" if obj.source else ""
         if obj.namespace:
-            if scope.namespaces is not None and obj.namespace not in scope.namespaces:
-                allowed = ", ".join(sorted(scope.namespaces)) or "none"
-                out.append(
-                    f"{obj.key}{source}: namespace {obj.namespace!r} is not allowed ({allowed})"
-                )
-            continue
-        group = group_of(obj.api_version)
-        names = {obj.kind, f"{obj.kind}.{group}" if group else obj.kind}
-        if not names & (scope.cluster_scoped or frozenset()):
-            out.append(f"{obj.key}{source}: cluster-scoped {obj.kind} is not in clusterScoped")
+            allowed = ", ".join(sorted(scope.namespaces or ())) or "none"
+            why = f"namespace {obj.namespace!r} is not allowed ({allowed})"
+        else:
+            why = f"cluster-scoped {obj.kind} is not in clusterScoped"
+        out.append(f"{obj.key}{source}: {why}")
     return out
+
+
+OUTSIDE = "outside this environment's applier.promoter namespaces/clusterScoped; left alone"
+"""Why prune skips an object the inventory tracks from before the scope narrowed."""
 
 
 def check_scope(objs: Sequence[Obj], scope: Scope, env: str) -> None:
