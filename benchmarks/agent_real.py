@@ -43,7 +43,9 @@ def control_plane(kubeconfig: str | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kube"
-        up = subprocess.run(["bash", str(SCRIPT), "up", str(folder)], capture_output=True, text=True)
+        up = subprocess.run(
+            ["bash", str(SCRIPT), "up", str(folder)], capture_output=True, text=True
+        )
         if up.returncode != 0:
             sys.exit(up.stderr.strip() or "scripts/kube-control-plane.sh up failed")
         try:

@@ -139,10 +139,6 @@ class AgentTenancy:
     service_account: str | None = None
     """`namespace/name` of the account every request is made as."""
 
-    @property
-    def restricted(self) -> bool:
-        return self.namespaces is not None or self.cluster_scoped is not None
-
 
 @dataclass(frozen=True)
 class Environment:
