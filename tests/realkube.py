@@ -9,9 +9,12 @@ managedFields are the server's). It is called where the applier sleeps —
 pass it as the Reconciler's `sleep` — so every status change happens
 between two of the agent's polls, in the order the agent caused it.
 
-Also here: what a real server cannot do without controllers, named once
-(namespace deletion never finishes: the namespace controller is in
-kube-controller-manager; nothing is garbage-collected by ownerReferences).
+Without controllers, namespace deletion never finishes (the namespace
+controller is in kube-controller-manager) and nothing is garbage-collected
+by ownerReferences: tests take a fresh namespace each and delete their
+cluster-scoped objects themselves. Also here: `RealCluster`, the fake's
+test helpers (`seed`, `set_status`, …) on the real server, and the
+summary line that counts the scenarios run on each.
 """
 
 from __future__ import annotations
@@ -74,7 +77,6 @@ def summary(stats: Mapping[str, Sequence[object]]) -> list[str]:
     return lines
 
 
-MERGE = "application/merge-patch+json"
 STANDIN_MANAGER = "kube-controller-manager"
 """The field manager the stand-in writes status as (the real one's name)."""
 WORKLOADS = (
