@@ -214,6 +214,7 @@ def test_diff_shows_changes_masks_secrets_and_shows_prunes(
     assert "-  level: info" in out and "+  level: debug" in out
     assert "+++ /dev/null" in out and f"a//ConfigMap/{ns}/old" in out  # would be pruned
     assert "hunter2" not in out and "aHVudGVy" not in out  # neither plain nor base64
+    assert f"+++ b//Secret/{ns}/creds" in out and "+  password: '***** (changed)'" in out
     assert cluster.snapshot(("v1", "ConfigMap"), ("v1", "Secret")) == before  # diff wrote nothing
     if cluster.fake is not None:
         # Only the agent wrote: 3 objects and the inventory twice (before the apply, after).

@@ -33,7 +33,10 @@ def test_diff_shows_only_changed_objects_with_secrets_masked(tmp_path: Path) -> 
             f"spec: {{template: {{spec: {{containers: [{{name: api, image: 'x/api:{tag}'}}]}}}}}}\n"
         )
     changes = diff(render(before), render(after))
-    assert list(changes) == ["apps/Deployment/app/api"]  # the Secret's masked form is unchanged
+    assert list(changes) == ["/Secret/app/db", "apps/Deployment/app/api"]
+    # A changed Secret value is said to have changed, never shown.
+    assert "-  password: '*****'" in changes["/Secret/app/db"]
+    assert "+  password: '***** (changed)'" in changes["/Secret/app/db"]
     assert "-      - image: x/api:1.0" in changes["apps/Deployment/app/api"]
     assert "+      - image: x/api:1.1" in changes["apps/Deployment/app/api"]
     text = "".join(changes.values())
@@ -45,10 +48,39 @@ def test_added_secret_shows_keys_not_values(tmp_path: Path) -> None:
         "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {token: c2VjcmV0}\n"
     )
     (change,) = diff([], render(tmp_path)).values()
-    assert "token: '***'" in change and "c2VjcmV0" not in change
+    assert "token: '*****'" in change and "c2VjcmV0" not in change
 
 
 def test_broken_kustomization_is_a_render_error(tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
     with pytest.raises(RenderError, match="kustomize failed"):
         render(tmp_path)
+
+
+def test_promoter_render_masks_secret_values_unless_asked(run, tmp_path: Path) -> None:
+    import base64
+    import json
+    import shutil
+
+    canary = "canary-7f3a9c-do-not-print"
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    encoded = base64.b64encode(canary.encode()).decode()
+    (repo / "apps/web/overlays/dev/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-creds}\n"
+        f"data: {{token: {encoded}}}\nstringData: {{password: {canary}}}\n"
+    )
+    base = ("render", "--env", "dev", "--repo", str(repo))
+
+    shown = run(*base)
+    as_json = run(*base, "-o", "json")
+    revealed = run(*base, "--show-secrets")
+
+    assert shown.exit_code == 0, shown.output
+    for out in (shown.output, as_json.output):
+        assert canary not in out and encoded not in out
+    assert "token: '*****'" in shown.output and "password: '*****'" in shown.output
+    (secret,) = [o for o in json.loads(as_json.stdout) if o["kind"] == "Secret"]
+    assert secret["data"] == {"token": "*****"} and secret["stringData"] == {"password": "*****"}
+    assert secret["metadata"]["name"] == "web-creds"  # the rest as rendered
+    assert revealed.exit_code == 0 and canary in revealed.output and encoded in revealed.output

@@ -33,11 +33,18 @@ from promoter.cli.output import emit, emit_json
     show_default=True,
     help="A YAML stream of the objects, or a JSON list.",
 )
-def render_cmd(env: str, repo_url: str | None, repo: Path, output: str) -> None:
+@click.option(
+    "--show-secrets",
+    is_flag=True,
+    help="Print Secret values as they are; by default each reads `*****` (keys kept).",
+)
+def render_cmd(env: str, repo_url: str | None, repo: Path, output: str, show_secrets: bool) -> None:
     """Render an environment as the applier does — kustomize, Helm charts,
     Jsonnet, plain manifests — like `kustomize build` / `helm template`.
+    Secret values are masked unless --show-secrets.
     Exit 8 when something does not render (with the renderer's message)."""
     from promoter.adapters.render.renderer import render_environment
+    from promoter.core.objects import masked
 
     if repo_url:
         from promoter.workflows.workspace import workspace
@@ -52,7 +59,7 @@ def render_cmd(env: str, repo_url: str | None, repo: Path, output: str) -> None:
     else:
         rendering = render_environment(repo, env)
     # What does not render to objects is said by the renderer's log line.
-    bodies = [o.body for o in rendering.objects]
+    bodies = [o.body if show_secrets else masked(o) for o in rendering.objects]
     if output == "json":
         emit_json(bodies)
     else:

@@ -6,7 +6,7 @@ values masked (for the PR comment, `/diff` and `promoter diff`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,10 @@ from promoter.errors import ExitCode, PromoterError
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MASK = "***"
+MASK = "*****"
+"""What a Secret value is shown as (as Argo CD's UI shows it): keys kept."""
+CHANGED = "***** (changed)"
+"""A Secret value a diff's new side holds that differs from its old side."""
 
 
 class RenderError(PromoterError):
@@ -95,14 +98,30 @@ def objects_from_docs(docs: Iterable[Any], source: str = "") -> list[Obj]:
     return out
 
 
-def masked(obj: Obj) -> dict[str, Any]:
-    """The object with Secret values replaced, so diffs never show them."""
+def masked(obj: Obj, changed: Collection[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The object with Secret values replaced, so nothing printed shows them;
+    the (field, key) pairs in `changed` read CHANGED instead of MASK."""
     body = dict(obj.body)
     if obj.kind == "Secret":
-        for field in ("data", "stringData"):
-            if isinstance(body.get(field), dict):
-                body[field] = {k: MASK for k in body[field]}
+        for part in SECRET_FIELDS:
+            if isinstance(body.get(part), dict):
+                body[part] = {k: CHANGED if (part, k) in changed else MASK for k in body[part]}
     return body
+
+
+SECRET_FIELDS = ("data", "stringData")
+
+
+def changed_secret_values(old: Obj, new: Obj) -> set[tuple[str, str]]:
+    """(field, key) of the Secret values both sides hold and that differ."""
+    if old.kind != "Secret" or new.kind != "Secret":
+        return set()
+    out = set()
+    for part in SECRET_FIELDS:
+        a, b = old.body.get(part), new.body.get(part)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out |= {(part, k) for k in a.keys() & b.keys() if a[k] != b[k]}
+    return out
 
 
 def diff(before: Iterable[Obj], after: Iterable[Obj], *, context: int = 3) -> dict[str, str]:
@@ -111,8 +130,9 @@ def diff(before: Iterable[Obj], after: Iterable[Obj], *, context: int = 3) -> di
     new = {o.key: o for o in after}
     out = {}
     for key in sorted(old.keys() | new.keys()):
+        changed = changed_secret_values(old[key], new[key]) if key in old and key in new else set()
         a = _dump(old[key]) if key in old else ""
-        b = _dump(new[key]) if key in new else ""
+        b = _dump(new[key], changed) if key in new else ""
         if a != b:
             out[key] = "".join(
                 difflib.unified_diff(
@@ -126,5 +146,5 @@ def diff(before: Iterable[Obj], after: Iterable[Obj], *, context: int = 3) -> di
     return out
 
 
-def _dump(obj: Obj) -> str:
-    return str(yaml.safe_dump(masked(obj), sort_keys=True, default_flow_style=False))
+def _dump(obj: Obj, changed: Collection[tuple[str, str]] = ()) -> str:
+    return str(yaml.safe_dump(masked(obj, changed), sort_keys=True, default_flow_style=False))
