@@ -20,10 +20,11 @@ if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 # Real parts the tests run: git, an OCI registry (distribution) with htpasswd
 # auth, groovy to compile the Jenkins step, rsync for gitlab-ci-local,
 # Chromium and its driver for the dashboard's browser test, openssl and flock
-# for the kube-apiserver's keys and its one-at-a-time build.
+# for the kube-apiserver's keys and its one-at-a-time build, age and gnupg to
+# make the keys the SOPS tests encrypt for.
 declare -A debian=([git]=git [docker-registry]=docker-registry [htpasswd]=apache2-utils
   [groovy]=groovy [rsync]=rsync [npm]=npm [chromium]=chromium [chromedriver]=chromium-driver
-  [openssl]=openssl [flock]=util-linux)
+  [openssl]=openssl [flock]=util-linux [age-keygen]=age [gpg]=gnupg)
 missing=()
 for tool in "${!debian[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${debian[$tool]}")

