@@ -1150,8 +1150,8 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
     # immutable-tags, allowed-registries); render, its helm and jsonnet; applier,
-    # its promoter (tenancy), argocd and flux
-    assert len(objects) == 20
+    # its promoter (tenancy, decryption), argocd and flux
+    assert len(objects) == 21
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():

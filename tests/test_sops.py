@@ -189,3 +189,36 @@ def test_the_agent_applies_the_decrypted_secret_and_prints_no_value(
     assert diff.exit_code == 1, diff.output
     assert f"+++ b//Secret/{cluster.namespace}/db" in diff.output
     assert "***** (changed)" in diff.output and CANARY not in diff.output
+
+
+def test_the_agent_takes_its_keys_from_a_kubernetes_secret(
+    cluster: Cluster, age_key: str, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`applier: {promoter: {decryption: {secretRef: NAME}}}`, as Flux's
+    decryption.secretRef: the agent itself has no key in its environment."""
+    identity = Path(__import__("os").environ["SOPS_AGE_KEY_FILE"]).read_bytes()
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    config = cluster.repo / "promoter.yaml"
+    config.write_text(config.read_text().replace(
+        "  - name: dev\n",
+        "  - name: dev\n    applier: {promoter: {decryption: {secretRef: 'sops-{env}'}}}\n",
+    ))  # fmt: skip
+    encrypt(write_yaml(cluster.env_dir / "creds.yaml", secret("db")), "--age", age_key)
+    kubeconfig = str(cluster.kubeconfig_here(tmp_path / "kubeconfig"))
+    agent = ("agent", "--env", "dev", "--repo", str(cluster.repo), "--kubeconfig", kubeconfig,
+             "--once")  # fmt: skip
+
+    missing = run(*agent)
+    assert missing.exit_code == ExitCode.APPLY, missing.output
+    assert f"decryption Secret {cluster.namespace}/sops-dev" in missing.output
+    assert "not found" in missing.output
+    assert cluster.get("v1", "Secret", "db") is None  # nothing applied without the key
+    cluster.kube.apply({"apiVersion": "v1", "kind": "Secret",
+                        "metadata": {"name": "sops-dev", "namespace": cluster.namespace},
+                        "data": {"shop.agekey": base64.b64encode(identity).decode()}})  # fmt: skip
+    applied = run(*agent)
+
+    assert applied.exit_code == 0, applied.output
+    live = cluster.get("v1", "Secret", "db")
+    assert base64.b64decode(live["data"]["password"]).decode() == CANARY
+    assert CANARY not in applied.output and "AGE-SECRET-KEY" not in applied.output

@@ -132,11 +132,11 @@ def test_the_tenancy_in_promoter_yaml(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     loaded = load_config(repo)
-    dev = scope_for(loaded.environment("dev").tenancy, "dev")
+    dev = scope_for(loaded.environment("dev").agent, "dev")
     assert dev.namespaces == {"shop-dev", "shared"}
     assert dev.cluster_scoped == {"Namespace", "ClusterRole.rbac.authorization.k8s.io"}
     assert dev.username == "system:serviceaccount:shop-dev:deployer"
-    prod = scope_for(loaded.environment("prod").tenancy, "prod")
+    prod = scope_for(loaded.environment("prod").agent, "prod")
     assert prod == Scope(service_account=("ops", "prod-deployer")) and not prod.restricted
 
 

@@ -29,12 +29,14 @@ from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
 from promoter.adapters.render.renderer import render_environment
+from promoter.adapters.render.sops import decryption_keys, keys_from_secret
 from promoter.adapters.scratch import scratch_dir
 from promoter.core.applier.result import RoundResult
-from promoter.core.applier.tenancy import Scope, scope_for
+from promoter.core.applier.tenancy import scope_for
 from promoter.core.config.loader import load_config
+from promoter.core.config.model import AgentSettings
 from promoter.core.forge import APPLY_STATUS_CONTEXT
-from promoter.core.objects import Obj
+from promoter.core.objects import Obj, RenderError
 from promoter.errors import ExitCode, InputError, PromoterError
 from promoter.workflows.apply_round import Reconciler, Settings
 
@@ -84,14 +86,16 @@ class Agent:
         if self._reported is None or self._reported[0] != revision:
             self.status.pending(revision, env)
         # The revision's own promoter.yaml says what this agent may touch.
+        settings = self._settings(directory)
         rec = self.reconciler
-        rec.settings = replace(rec.settings, scope=self._scope(directory))
+        rec.settings = replace(rec.settings, scope=scope_for(settings, env))
 
         not_applied: list[tuple[str, str]] = []
 
         def desired() -> list[Obj]:
             commit = revision if self.source.pristine else None
-            rendering = render_environment(directory, env, self.options.paths, commit=commit)
+            with self._decryption(settings):
+                rendering = render_environment(directory, env, self.options.paths, commit=commit)
             not_applied.extend(rendering.not_applied)
             return rendering.objects
 
@@ -106,14 +110,35 @@ class Agent:
         self.metrics.record(result)
         return result
 
-    def _scope(self, root: Path) -> Scope:
+    def _settings(self, root: Path) -> AgentSettings | None:
         try:
-            environment = load_config(root).environment(self.options.env)
+            return load_config(root).environment(self.options.env).agent
         except PromoterError:
             # No (valid) promoter.yaml: the render says why before any request
-            # is sent; a --path round without one has no tenancy.
-            return Scope()
-        return scope_for(environment.tenancy, self.options.env)
+            # is sent; a --path round without one has no agent settings.
+            return None
+
+    @contextmanager
+    def _decryption(self, settings: AgentSettings | None) -> Iterator[None]:
+        """The SOPS keys of `decryption.secretRef`, read (as the account the
+        round acts as, in its namespace) for the render in the block."""
+        if settings is None or not settings.decryption_secret:
+            yield
+            return
+        rec = self.reconciler
+        name = settings.decryption_secret.replace("{env}", self.options.env)
+        shown = f"{rec.default_namespace}/{name}"
+        found = rec.kube.get("v1", "Secret", rec.default_namespace, name)
+        if found is None:
+            raise RenderError(
+                f"decryption Secret {shown} (applier.promoter.decryption.secretRef) not found",
+                hint=f"kubectl -n {rec.default_namespace} create secret generic {name} "
+                "--from-file=key.agekey=PATH-TO-AGE-KEY",
+            )
+        with scratch_dir("promoter-sops-") as tmp:
+            keys = keys_from_secret(found.get("data") or {}, Path(tmp) / "gnupg", shown)
+            with decryption_keys(keys):
+                yield
 
     def run(self) -> RoundResult:
         """Rounds every interval until `stop` is set (or once); the last result."""

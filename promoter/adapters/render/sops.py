@@ -18,6 +18,8 @@ built resources the same way (`--ignore-mac`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import json
 import os
@@ -26,6 +28,7 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from promoter.core import masking
@@ -60,6 +63,47 @@ def decryption_keys(env: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _extra_env.reset(token)
+
+
+def keys_from_secret(data: Mapping[str, str], home: Path, shown: str) -> dict[str, str]:
+    """SOPS variables for the keys a Kubernetes Secret holds (its `data`,
+    base64), as Flux reads its decryption Secret: each `*.agekey` entry is
+    age identities (SOPS_AGE_KEY), each `*.asc` an armored PGP secret key,
+    imported into a GnuPG home made in `home` (GNUPGHOME)."""
+    age: list[str] = []
+    pgp: list[str] = []
+    for name, value in sorted(data.items()):
+        try:
+            text = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise RenderError(f"decryption Secret {shown}: {name} is not base64 text") from None
+        if name.endswith(".agekey"):
+            age.append(text.strip())
+        elif name.endswith(".asc"):
+            pgp.append(text)
+    env: dict[str, str] = {}
+    if age:
+        env["SOPS_AGE_KEY"] = "\n".join(age)
+    if pgp:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        gpg_env = {**os.environ, "GNUPGHOME": str(home)}
+        for armored in pgp:
+            done = subprocess.run(
+                ["gpg", "--batch", "--quiet", "--import"],
+                input=armored, env=gpg_env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RenderError(
+                    f"decryption Secret {shown}: gpg could not import a key: {_reason(done.stderr)}"
+                )
+        env["GNUPGHOME"] = str(home)
+    if not env:
+        raise RenderError(
+            f"decryption Secret {shown} holds no key",
+            hint="name its entries NAME.agekey (age identities) or NAME.asc (armored PGP "
+            "secret keys), as Flux's decryption Secret",
+        )
+    return env
 
 
 def decrypt_all(objs: Sequence[Obj]) -> list[Obj]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promoter.core.applier.errors import ApplierError
-from promoter.core.config.model import AgentTenancy
+from promoter.core.config.model import AgentSettings
 from promoter.core.objects import Obj
 
 
@@ -41,7 +41,7 @@ class Scope:
         return "system:serviceaccount:{}:{}".format(*self.service_account)
 
 
-def scope_for(tenancy: AgentTenancy | None, env: str) -> Scope:
+def scope_for(tenancy: AgentSettings | None, env: str) -> Scope:
     if tenancy is None:
         return Scope()
 

@@ -12,7 +12,7 @@ from promoter.core.config.model import (
     APPLIERS,
     ARGOCD_NAMESPACE,
     SYNC_POLICIES,
-    AgentTenancy,
+    AgentSettings,
     ApplierSpec,
     ArgoCDApplier,
     FluxApplier,
@@ -23,7 +23,7 @@ from promoter.core.yamlnodes import ScalarNode
 
 _ARGOCD_KEYS = ("applications", "applicationSet", "namespace", "server", "sync")
 _FLUX_KEYS = ("kustomizations", "helmReleases")
-_PROMOTER_KEYS = ("namespaces", "clusterScoped", "serviceAccount")
+_PROMOTER_KEYS = ("namespaces", "clusterScoped", "serviceAccount", "decryption")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?")
 _DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 PROMOTER = "promoter"
@@ -64,13 +64,13 @@ def _sync_problem(text: str) -> str | None:
     return None if text in SYNC_POLICIES else f"must be one of {', '.join(SYNC_POLICIES)}"
 
 
-Applier = tuple[bool, ApplierSpec | None, AgentTenancy | None]
+Applier = tuple[bool, ApplierSpec | None, AgentSettings | None]
 
 
 class ApplierEntries(NodeReader):
     def applier_spec(self, entries: Entries, label: str) -> Applier:
         """(valid, the controller's spec — None: absent or `promoter` —, the
-        bundled agent's tenancy when `promoter:` has one)."""
+        bundled agent's settings when `promoter:` has them)."""
         if "applier" not in entries:
             return True, None, None
         key_node, node = entries["applier"]
@@ -98,12 +98,13 @@ class ApplierEntries(NodeReader):
             return False, None, None
         where = f"{sub_label}: {kind}"
         if kind == PROMOTER:
-            tenancy = AgentTenancy(
+            agent = AgentSettings(
                 namespaces=self.string_list(inner, "namespaces", where, _object_name_problem),
                 cluster_scoped=self.string_list(inner, "clusterScoped", where, _kind_problem),
                 service_account=self.checked(inner, "serviceAccount", where, _account_problem),
+                decryption_secret=self._decryption(inner, where),
             )
-            return len(self.problems) == count, None, tenancy
+            return len(self.problems) == count, None, agent
         spec: ApplierSpec
         if kind == "argocd":
             apps = self.string_list(inner, "applications", where, _object_name_problem) or ()
@@ -125,6 +126,18 @@ class ApplierEntries(NodeReader):
                 self.problem(kind_key, f"{where}: name `kustomizations` or `helmReleases`")
             spec = FluxApplier(kustomizations or (), releases or ())
         return len(self.problems) == count, spec, None
+
+    def _decryption(self, entries: Entries, label: str) -> str | None:
+        if "decryption" not in entries:
+            return None
+        key_node, node = entries["decryption"]
+        inner = self.mapping(node, f"{label}: decryption", ("secretRef",), at=key_node)
+        if inner is None:
+            return None
+        name = self.checked(inner, "secretRef", f"{label}: decryption", _object_name_problem)
+        if name is None and "secretRef" not in inner:
+            self.problem(key_node, f"{label}: decryption needs `secretRef: NAME` (a Secret)")
+        return name
 
     def _server(self, entries: Entries, label: str) -> str | None:
         server = self.checked(entries, "server", label, api_url_problem)

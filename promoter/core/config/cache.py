@@ -27,7 +27,7 @@ from typing import Any
 
 from promoter import __version__
 from promoter.core.config.model import (
-    AgentTenancy,
+    AgentSettings,
     ApplierSpec,
     ArgoCDApplier,
     Config,
@@ -170,14 +170,19 @@ def _applier_from(data: dict[str, Any] | None) -> ApplierSpec | None:
     return ArgoCDApplier(**fields) if kind == "argocd" else FluxApplier(**fields)
 
 
-def _tenancy_from(data: dict[str, Any] | None) -> AgentTenancy | None:
+def _agent_from(data: dict[str, Any] | None) -> AgentSettings | None:
     if not data:
         return None
 
     def names(key: str) -> tuple[str, ...] | None:
         return None if data.get(key) is None else tuple(data[key])
 
-    return AgentTenancy(names("namespaces"), names("cluster_scoped"), data.get("service_account"))
+    return AgentSettings(
+        names("namespaces"),
+        names("cluster_scoped"),
+        data.get("service_account"),
+        data.get("decryption_secret"),
+    )
 
 
 def _to_json(config: Config) -> dict[str, Any]:
@@ -189,7 +194,7 @@ def _to_json(config: Config) -> dict[str, Any]:
                 "policies": [p.to_json() for p in e.policies],
                 "render": _render_json(e.render),
                 "applier": _applier_json(e.applier),
-                "tenancy": _fields(e.tenancy) if e.tenancy else None,
+                "agent": _fields(e.agent) if e.agent else None,
             }
             for e in config.environments
         ],
@@ -215,7 +220,7 @@ def _from_json(data: dict[str, Any]) -> Config:
                 "policies": tuple(PolicyConfig.from_json(p) for p in e.get("policies", ())),
                 "render": _render_from(e.get("render")),
                 "applier": _applier_from(e.get("applier")),
-                "tenancy": _tenancy_from(e.get("tenancy")),
+                "agent": _agent_from(e.get("agent")),
             }
         )
         for e in data.pop("environments")

@@ -125,11 +125,12 @@ ApplierSpec = ArgoCDApplier | FluxApplier
 
 
 @dataclass(frozen=True)
-class AgentTenancy:
-    """`applier: {promoter: …}`: what the bundled agent may touch in this
-    environment. Names may use {env}. The agent refuses a render that
-    steps outside before anything is applied; with `service_account` it
-    impersonates that account, so the cluster's RBAC has the last word."""
+class AgentSettings:
+    """`applier: {promoter: …}`: the bundled agent in this environment —
+    what it may touch, whom it acts as, where its SOPS keys are. Names may
+    use {env}. The agent refuses a render that steps outside before
+    anything is applied; with `service_account` it impersonates that
+    account, so the cluster's RBAC has the last word."""
 
     namespaces: tuple[str, ...] | None = None
     """Namespaced objects must be in one of these; None: any namespace."""
@@ -138,6 +139,9 @@ class AgentTenancy:
     once `namespaces` is set, else any."""
     service_account: str | None = None
     """`namespace/name` of the account every request is made as."""
+    decryption_secret: str | None = None
+    """`decryption: {secretRef: name}`: the Secret (in the agent's namespace)
+    holding the SOPS keys (`*.agekey`, `*.asc`), as Flux's decryption.secretRef."""
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,8 @@ class Environment:
     applier: ApplierSpec | None = None
     """What applies it when not the bundled agent (`defaults.applier`
     merged in); None: promoter's agent and its `promoter/apply` status."""
-    tenancy: AgentTenancy | None = None
-    """`applier: {promoter: …}`: the bundled agent's limits here."""
+    agent: AgentSettings | None = None
+    """`applier: {promoter: …}`: the bundled agent's settings here (tenancy, decryption)."""
 
     def __post_init__(self) -> None:
         for name in ("reviewers", "team_reviewers", "assignees", "labels", "policies"):

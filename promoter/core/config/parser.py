@@ -23,7 +23,7 @@ from promoter.core.config.fields import (
 from promoter.core.config.model import (
     DEFAULT_MODE,
     SUPPORTED_VERSION,
-    AgentTenancy,
+    AgentSettings,
     ApplierSpec,
     Config,
     Environment,
@@ -87,7 +87,7 @@ class _Defaults:
     policies: tuple[PolicyConfig, ...] = ()
     render: RenderSpec | None = None
     applier: ApplierSpec | None = None
-    tenancy: AgentTenancy | None = None
+    agent: AgentSettings | None = None
 
 
 def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
@@ -179,7 +179,7 @@ class ConfigParser(ServiceEntries, ApplierEntries):
         if entries is None:
             return _Defaults(path_ok=False)
         path = self.checked(entries, "path", "defaults", path_problem)
-        _, applier, tenancy = self.applier_spec(entries, "defaults")
+        _, applier, agent = self.applier_spec(entries, "defaults")
         return _Defaults(
             path=path,
             branch=self.checked(entries, "branch", "defaults", branch_problem),
@@ -189,7 +189,7 @@ class ConfigParser(ServiceEntries, ApplierEntries):
             policies=merge_policies((), self.policies(entries, "defaults", has_source=None)),
             render=self.render_spec(entries, "defaults")[1],
             applier=applier,
-            tenancy=tenancy,
+            agent=agent,
         )
 
     # -- forge
@@ -265,7 +265,7 @@ class ConfigParser(ServiceEntries, ApplierEntries):
             pr = self.pull_request_keys(entries, label)
             policies = self.policies(entries, label, has_source="from" in entries)
             render = self.render_spec(entries, label)[1]
-            _, applier, tenancy = self.applier_spec(entries, label)
+            _, applier, agent = self.applier_spec(entries, label)
             ok = ok and len(self.problems) == count
             if name is None:
                 continue
@@ -296,7 +296,7 @@ class ConfigParser(ServiceEntries, ApplierEntries):
                 policies=merge_policies(defaults.policies, policies),
                 render=render if render is not None else defaults.render,
                 applier=applier if "applier" in entries else defaults.applier,
-                tenancy=tenancy if "applier" in entries else defaults.tenancy,
+                agent=agent if "applier" in entries else defaults.agent,
             )
             envs.append(env)
         ok = self.graph(envs, from_nodes) and ok
