@@ -275,3 +275,32 @@ def test_a_secret_with_string_data_fails_per_secret() -> None:
 def test_secrets_not_rendered_are_an_error() -> None:
     result = only(no_plaintext_secrets(facts(target_objects=None), NoOptions()))
     assert result.status == "error"
+
+
+def test_a_sops_file_with_values_left_in_the_clear_fails() -> None:
+    objects = (
+        secret(
+            "db",
+            has_data=True,
+            sops=True,
+            clear_keys=("stringData.password",),
+            file="apps/api/prod/secret.yaml",
+        ),
+        secret("ok", has_data=True, sops=True),
+    )
+    (result,) = no_plaintext_secrets(facts(target_objects=objects), NoOptions())
+    assert (result.status, result.subject) == ("fail", "Secret prod/db")
+    assert result.reason == (
+        "Secret prod/db in apps/api/prod/secret.yaml has a sops: block but "
+        "stringData.password is not encrypted (edited by hand after encryption?)"
+    )
+    assert "sops encrypt --in-place apps/api/prod/secret.yaml" in result.fix
+
+
+def test_the_facts_tell_ciphertext_from_a_hand_edited_value() -> None:
+    from promoter.workflows.check import _clear_keys
+
+    encrypted = "ENC[AES256_GCM,data:nUNQ6rk=,iv:/PQQ=,tag:jrWK=,type:str]"
+    doc = {"kind": "Secret", "stringData": {"a": encrypted, "b": "hunter2"},
+           "data": {"c": encrypted}, "sops": {"mac": encrypted}}  # fmt: skip
+    assert _clear_keys(doc) == ("stringData.b",)

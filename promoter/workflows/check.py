@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from promoter.adapters.git import GitRepo
 from promoter.adapters.render.renderer import render_service
@@ -109,9 +109,25 @@ def object_summaries(
                         api_version=str(doc.get("apiVersion") or "v1"),
                         has_data=bool(doc.get("data") or doc.get("stringData")),
                         sops=isinstance(doc.get("sops"), dict),
+                        clear_keys=_clear_keys(doc) if isinstance(doc.get("sops"), dict) else (),
                         file=file.relative_to(root).as_posix(),
                     )
                 )
+    return tuple(out)
+
+
+def _clear_keys(doc: dict[str, Any]) -> tuple[str, ...]:
+    """`data`/`stringData` keys of a SOPS-encrypted document whose values are
+    not SOPS ciphertext."""
+    out = []
+    for part in ("data", "stringData"):
+        values = doc.get(part)
+        if isinstance(values, dict):
+            out += [
+                f"{part}.{key}"
+                for key, value in values.items()
+                if not (isinstance(value, str) and value.startswith("ENC[AES256_GCM,"))
+            ]
     return tuple(out)
 
 

@@ -93,7 +93,10 @@ class ObjectSummary:
     has_data: bool = False
     """`data` or `stringData` holds at least one key."""
     sops: bool = False
-    """The file carries a SOPS `sops:` block (its values are encrypted)."""
+    """The file carries a SOPS `sops:` block."""
+    clear_keys: tuple[str, ...] = ()
+    """With `sops`: the data/stringData keys whose values are not SOPS
+    ciphertext (`ENC[…]`) — a file edited by hand after it was encrypted."""
     file: str | None = None
     """Repository-relative file the object comes from, for the fix hint."""
 

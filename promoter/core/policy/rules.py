@@ -237,10 +237,26 @@ def no_plaintext_secrets(facts: Facts, options: NoOptions) -> list[Result]:
         ]
     results = []
     for obj in facts.target_objects:
-        if obj.kind != "Secret" or obj.api_version != "v1" or not obj.has_data or obj.sops:
+        if obj.kind != "Secret" or obj.api_version != "v1" or not obj.has_data:
+            continue
+        if obj.sops and not obj.clear_keys:
             continue
         name = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
         where = f" in {obj.file}" if obj.file else ""
+        if obj.sops:
+            results.append(
+                Result(
+                    rule,
+                    FAIL,
+                    f"Secret {name}",
+                    f"Secret {name}{where} has a sops: block but {', '.join(obj.clear_keys)} "
+                    f"{'is' if len(obj.clear_keys) == 1 else 'are'} not encrypted "
+                    "(edited by hand after encryption?)",
+                    f"re-encrypt it: sops encrypt --in-place {obj.file or 'FILE'} "
+                    "(edit encrypted files with `sops edit`)",
+                )
+            )
+            continue
         results.append(
             Result(
                 rule,
