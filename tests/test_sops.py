@@ -222,3 +222,28 @@ def test_the_agent_takes_its_keys_from_a_kubernetes_secret(
     live = cluster.get("v1", "Secret", "db")
     assert base64.b64decode(live["data"]["password"]).decode() == CANARY
     assert CANARY not in applied.output and "AGE-SECRET-KEY" not in applied.output
+
+
+def test_set_image_refuses_to_edit_a_sops_file_and_writes_nothing(
+    run, tmp_path: Path, age_key: str
+) -> None:
+    """Flux's docs encrypt only data/stringData, so an image stays readable —
+    and editable by text, but that breaks the MAC: SOPS would refuse the file."""
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    manifest = repo / "apps/web/overlays/dev/deployment.yaml"
+    deployment = yaml.safe_load_all(manifest.read_text())
+    docs = [d for d in deployment if d]
+    write_yaml(manifest, *docs, secret("web"))  # the Secret beside it: one SOPS file
+    encrypt(manifest, "--age", age_key)
+    before = manifest.read_bytes()
+
+    result = run("set-image", "--repo", str(repo), "--env", "dev", "--service", "web",
+                 "--tag", "1.0.1")  # fmt: skip
+
+    assert result.exit_code == ExitCode.INPUT, result.output
+    assert "apps/web/overlays/dev/deployment.yaml is SOPS-encrypted" in result.output
+    assert "nothing was written" in result.output and "sops set" in result.output
+    assert manifest.read_bytes() == before
+    (obj, *_) = render(manifest.parent)  # still decrypts: the MAC is intact
+    assert obj.kind == "Deployment"

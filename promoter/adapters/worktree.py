@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable
@@ -178,8 +179,19 @@ def _edit_files(
         result = edit_text(text, rel, target, tag, digest)
         references += result.references
         if result.changed:
+            if _SOPS_FILE.search(text):
+                raise EditError(
+                    f"{rel} is SOPS-encrypted: changing the image in it would break the "
+                    "file's MAC, and SOPS could no longer decrypt it; nothing was written",
+                    hint="keep the image in an unencrypted file (kustomize `images:`, a values "
+                    "file of its own), or change it with `sops set`/`sops edit`",
+                )
             edits.append(FileEdit(rel, text, result.text, result.changes))
     return edits, references
+
+
+# A document SOPS wrote: its top-level `sops:` block (YAML or JSON) with a MAC.
+_SOPS_FILE = re.compile(r'(?ms)^(sops:\s*$|\{.*"sops":\s*\{).*\bmac\b')
 
 
 def write_edits(root: Path, edits: list[FileEdit]) -> None:
