@@ -87,7 +87,9 @@ def test_a_secret_behind_a_kustomize_name_prefix_is_decrypted(tmp_path: Path, ag
     assert "sops" not in obj.body
 
 
-def test_pgp_keys_work_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def pgp_key(tmp_path: Path) -> tuple[Path, str]:
+    """A fresh PGP key in its own GnuPG home; (home, fingerprint)."""
     if shutil.which("gpg") is None:
         pytest.skip("needs Debian's gnupg (apt-get install gnupg)")
     home = tmp_path / "gnupg"
@@ -101,11 +103,15 @@ def test_pgp_keys_work_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     listing = subprocess.run(
         ["gpg", "--list-secret-keys", "--with-colons"], env=env, capture_output=True, text=True
     ).stdout
-    fingerprint = next(
-        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
-    )
+    return home, next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+
+
+def test_pgp_keys_work_too(
+    tmp_path: Path, pgp_key: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, fingerprint = pgp_key
     path = write_yaml(tmp_path / "plain" / "secret.yaml", secret("db"))
-    encrypt(path, "--pgp", fingerprint, env=env)
+    encrypt(path, "--pgp", fingerprint, env={"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"})
     monkeypatch.setenv("GNUPGHOME", str(home))
     monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
 
@@ -113,6 +119,34 @@ def test_pgp_keys_work_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     assert obj.body["stringData"] == {"password": CANARY}
     assert sops.key_types(yaml.safe_load(path.read_text())) == ["pgp"]
+
+
+def test_a_pgp_key_from_a_kubernetes_secret_opens_the_file(
+    tmp_path: Path, pgp_key: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the agent does with an `*.asc` entry of its decryption Secret."""
+    home, fingerprint = pgp_key
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+    path = write_yaml(tmp_path / "plain" / "secret.yaml", secret("db"))
+    encrypt(path, "--pgp", fingerprint, env=env)
+    armored = subprocess.run(["gpg", "--armor", "--export-secret-keys", fingerprint], env=env,
+                             capture_output=True, check=True).stdout  # fmt: skip
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "empty"))  # the agent's own: no key
+    data = {
+        "team.asc": base64.b64encode(armored).decode(),
+        "README": base64.b64encode(b"x").decode(),
+    }
+
+    keys = sops.keys_from_secret(data, tmp_path / "round" / "gnupg", "promoter/sops-keys")
+    with sops.decryption_keys(keys):
+        (obj,) = render(path.parent)
+
+    assert keys["GNUPGHOME"] == str(tmp_path / "round" / "gnupg")
+    assert obj.body["stringData"] == {"password": CANARY}
+    with pytest.raises(RenderError) as caught:
+        sops.keys_from_secret({"README": data["README"]}, tmp_path / "x", "promoter/sops-keys")
+    assert "decryption Secret promoter/sops-keys holds no key" in caught.value.message
+    assert ".agekey" in (caught.value.hint or "")
 
 
 def test_no_key_or_the_wrong_key_is_exit_8_naming_the_file_and_key_types(
