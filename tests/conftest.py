@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 from promoter.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "env-repo"
+EXAMPLE_AGE_KEY = EXAMPLE.parent / "keys" / "dev.agekey"
+"""The public test key the example's SOPS-encrypted dev Secret is encrypted for."""
 
 # Deterministic commits (commitizen's trick): same inputs, same hashes.
 GIT_ENV = {
@@ -101,6 +103,14 @@ def make_remote(tmp: Path, source: Path, name: str = "env.git") -> Remote:
     git("push", "--quiet", str(bare), "main", cwd=seed)
     shutil.rmtree(seed)
     return Remote(bare)
+
+
+@pytest.fixture(autouse=True)
+def _example_sops_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every render of the example decrypts its dev Secret, as the quickstart
+    does: with the example's own test key (tests of keys set their own)."""
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(EXAMPLE_AGE_KEY))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
 
 
 @pytest.fixture(autouse=True, scope="session")

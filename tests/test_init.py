@@ -64,7 +64,7 @@ def test_init_never_overwrites_and_dry_run_writes_nothing(run, bare_example: Pat
     dry = run("init", "--repo", str(bare_example), "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.startswith("# Written by `promoter init`")
-    assert "read 20 YAML/JSON file(s); guessed:" in dry.stderr
+    assert "read 22 YAML/JSON file(s); guessed:" in dry.stderr  # the SOPS Secret and .sops.yaml too
     assert snapshot(bare_example) == before
 
     assert run("init", "--repo", str(bare_example)).exit_code == 0

@@ -17,8 +17,11 @@ def test_kustomize_overlay_renders_with_the_overlay_image() -> None:
 
 
 def test_plain_manifest_directory() -> None:
-    (deployment,) = render(EXAMPLE / "apps/web/overlays/dev")
+    deployment, secret = render(EXAMPLE / "apps/web/overlays/dev")
     assert deployment.kind == "Deployment" and deployment.name == "web"
+    # The example's SOPS-encrypted Secret, decrypted with its test key.
+    assert (secret.kind, secret.name) == ("Secret", "web-session")
+    assert secret.body["stringData"] == {"session-key": "example-only-not-a-real-secret"}
 
 
 def test_diff_shows_only_changed_objects_with_secrets_masked(tmp_path: Path) -> None:
@@ -80,7 +83,7 @@ def test_promoter_render_masks_secret_values_unless_asked(run, tmp_path: Path) -
     for out in (shown.output, as_json.output):
         assert canary not in out and encoded not in out
     assert "token: '*****'" in shown.output and "password: '*****'" in shown.output
-    (secret,) = [o for o in json.loads(as_json.stdout) if o["kind"] == "Secret"]
+    (secret,) = [o for o in json.loads(as_json.stdout) if o["metadata"]["name"] == "web-creds"]
     assert secret["data"] == {"token": "*****"} and secret["stringData"] == {"password": "*****"}
     assert secret["metadata"]["name"] == "web-creds"  # the rest as rendered
     assert revealed.exit_code == 0 and canary in revealed.output and encoded in revealed.output

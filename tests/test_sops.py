@@ -8,6 +8,7 @@ opens them."""
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,7 @@ from promoter.adapters.render.renderer import render
 from promoter.core.objects import RenderError
 from promoter.errors import ExitCode
 from tests.agent_helpers import Cluster
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, EXAMPLE_AGE_KEY
 
 pytest_plugins = ["tests.agent_fixtures"]
 
@@ -58,6 +59,8 @@ def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     key = tmp_path / "keys" / "age.agekey"
     key.parent.mkdir()
     subprocess.run(["age-keygen", "-o", str(key)], capture_output=True, check=True)
+    # The example's own key too: the example's dev Secret must open as well.
+    key.write_text(key.read_text() + EXAMPLE_AGE_KEY.read_text())
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
     monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
     return next(line.split()[-1] for line in key.read_text().splitlines() if "public key" in line)
@@ -201,15 +204,19 @@ def test_render_masks_what_it_decrypted_unless_asked(run, tmp_path: Path, age_ke
 
 
 def test_the_agent_applies_the_decrypted_secret_and_prints_no_value(
-    cluster: Cluster, age_key: str, run, tmp_path: Path
+    cluster: Cluster, age_key: str, run, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cluster.write("app", {"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": "settings"}, "data": {"k": "v"}})  # fmt: skip
     encrypt(write_yaml(cluster.env_dir / "creds.yaml", secret("db")), "--age", age_key)
 
-    result = cluster.round()
+    with caplog.at_level("DEBUG"):
+        result = cluster.round()
 
     assert result.ok, result.text()
+    # The report (text, the JSON of --output json and /status) and the logs name it only.
+    reported = result.text() + json.dumps(result.to_json()) + caplog.text
+    assert f"/Secret/{cluster.namespace}/db" in reported and CANARY not in reported
     live = cluster.get("v1", "Secret", "db")
     assert base64.b64decode(live["data"]["password"]).decode() == CANARY
     assert "sops" not in live  # the metadata block is not sent to the cluster
@@ -281,3 +288,31 @@ def test_set_image_refuses_to_edit_a_sops_file_and_writes_nothing(
     assert manifest.read_bytes() == before
     (obj, *_) = render(manifest.parent)  # still decrypts: the MAC is intact
     assert obj.kind == "Deployment"
+
+
+def test_the_pr_comments_diff_says_a_secret_changed_and_shows_no_value(
+    tmp_path: Path, age_key: str
+) -> None:
+    """The sticky comment and /diff show check's rendered diff: decrypted on
+    both sides, masked, the changed value marked."""
+    from promoter.core.config.loader import load_config
+    from promoter.workflows.check import rendered_diff
+
+    sides = {}
+    for side, value in (("base", CANARY), ("head", "rotated-" + CANARY)):
+        root = tmp_path / side
+        shutil.copytree(EXAMPLE, root)
+        path = write_yaml(root / "apps/web/overlays/staging/creds.yaml", secret("web-creds", value))
+        encrypt(path, "--age", age_key)
+        sides[side] = root
+    config = load_config(sides["head"])
+
+    diffs, error = rendered_diff(
+        sides["base"], sides["head"], config, "staging", list(config.services)
+    )
+
+    assert error is None
+    assert list(diffs) == ["/Secret//web-creds"]
+    text = diffs["/Secret//web-creds"]
+    assert "-  password: '*****'" in text and "+  password: '***** (changed)'" in text
+    assert CANARY not in text and "ENC[" not in text
