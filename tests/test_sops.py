@@ -316,3 +316,35 @@ def test_the_pr_comments_diff_says_a_secret_changed_and_shows_no_value(
     text = diffs["/Secret//web-creds"]
     assert "-  password: '*****'" in text and "+  password: '***** (changed)'" in text
     assert CANARY not in text and "ENC[" not in text
+
+
+def test_encrypted_files_a_secret_generator_reads_are_decrypted_first(
+    tmp_path: Path, age_key: str
+) -> None:
+    """As Flux does: kustomize reads a dotenv (and any file) a generator names
+    itself, so it must already be plaintext — in a private copy, never in Git."""
+    repo = tmp_path / "repo"
+    base = repo / "app" / "base"
+    base.mkdir(parents=True)
+    (base / "creds.env").write_text(f"PASSWORD={CANARY}\nUSER=shop\n")
+    proc = subprocess.run(
+        [sops_binary(), "--disable-version-check", "encrypt", "--age", age_key, "--input-type",
+         "dotenv", "--output-type", "dotenv", "--in-place", str(base / "creds.env")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    encrypted = (base / "creds.env").read_bytes()
+    assert CANARY.encode() not in encrypted
+    (base / "kustomization.yaml").write_text(
+        "secretGenerator:\n  - name: app-creds\n    envs: [creds.env]\n"
+    )
+    overlay = repo / "app" / "dev"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: dev-\n")
+
+    (obj,) = render(overlay, repo)
+
+    assert obj.kind == "Secret" and obj.name.startswith("dev-app-creds-")  # kustomize's hash
+    assert base64.b64decode(obj.body["data"]["PASSWORD"]).decode() == CANARY
+    assert base64.b64decode(obj.body["data"]["USER"]).decode() == "shop"
+    assert (base / "creds.env").read_bytes() == encrypted  # the repository is untouched

