@@ -388,3 +388,27 @@ def test_post_quantum_age_keys_work(
     (obj,) = render(path.parent)
 
     assert obj.body["stringData"] == {"password": CANARY}
+
+
+def test_a_corrupt_document_stops_the_round_before_anything_is_applied_or_pruned(
+    cluster: Cluster, age_key: str
+) -> None:
+    cluster.write("app", {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "settings"}, "data": {"k": "v"}})  # fmt: skip
+    path = write_yaml(cluster.env_dir / "creds.yaml", secret("db"))
+    encrypt(path, "--age", age_key)
+    assert cluster.round().ok
+    before = cluster.snapshot(("v1", "ConfigMap"), ("v1", "Secret"))
+    # A changed ciphertext (someone "fixed" a character) and a removed object.
+    text = path.read_text()
+    start = text.index("ENC[AES256_GCM,data:") + len("ENC[AES256_GCM,data:")
+    flipped = "B" if text[start] != "B" else "C"
+    path.write_text(text[:start] + flipped + text[start + 1 :])
+    cluster.remove("app")
+
+    result = cluster.round()
+
+    assert not result.ok and result.phase == "render" and result.exit_code == ExitCode.APPLY
+    assert "clusters/dev/creds.yaml: cannot decrypt /Secret//db" in (result.error or "")
+    assert cluster.snapshot(("v1", "ConfigMap"), ("v1", "Secret")) == before  # nothing applied
+    assert cluster.get("v1", "ConfigMap", "settings") is not None  # nothing pruned
