@@ -268,29 +268,61 @@ def test_the_agent_takes_its_keys_from_a_kubernetes_secret(
     assert CANARY not in applied.output and "AGE-SECRET-KEY" not in applied.output
 
 
-def test_set_image_refuses_to_edit_a_sops_file_and_writes_nothing(
-    run, tmp_path: Path, age_key: str
-) -> None:
-    """Flux's docs encrypt only data/stringData, so an image stays readable —
-    and editable by text, but that breaks the MAC: SOPS would refuse the file."""
+def _sops_manifest(repo: Path, age_key: str) -> Path:
+    """The example's web Deployment with a Secret beside it, one SOPS file:
+    the image readable (encrypted_regex), covered by the MAC all the same."""
+    manifest = repo / "apps/web/overlays/dev/deployment.yaml"
+    docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    write_yaml(manifest, *docs, secret("web"))
+    encrypt(manifest, "--age", age_key)
+    return manifest
+
+
+def test_set_image_on_a_sops_file_uses_sops_set(run, tmp_path: Path, age_key: str) -> None:
     repo = tmp_path / "env"
     shutil.copytree(EXAMPLE, repo)
-    manifest = repo / "apps/web/overlays/dev/deployment.yaml"
-    deployment = yaml.safe_load_all(manifest.read_text())
-    docs = [d for d in deployment if d]
-    write_yaml(manifest, *docs, secret("web"))  # the Secret beside it: one SOPS file
-    encrypt(manifest, "--age", age_key)
+    manifest = _sops_manifest(repo, age_key)
+    before = manifest.read_text()
+
+    result = run("set-image", "--repo", str(repo), "--env", "dev", "--service", "web",
+                 "--tag", "1.0.1")  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    after = manifest.read_text()
+    changed = [
+        (old, new) for old, new in zip(before.splitlines(), after.splitlines(), strict=True)
+        if old != new
+    ]  # fmt: skip
+    # Only the image and the MAC (kept in each document's sops block) moved;
+    # the Secret's ciphertext is untouched.
+    assert all("image:" in old or "mac:" in old for old, _ in changed), changed
+    assert any("ghcr.io/acme/web:1.0.1" in new for _, new in changed)
+    proc = subprocess.run(  # strict: the MAC must verify
+        [sops_binary(), "--disable-version-check", "decrypt", str(manifest)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert CANARY in proc.stdout and "ghcr.io/acme/web:1.0.1" in proc.stdout
+
+
+def test_set_image_refuses_a_sops_file_it_cannot_open_and_writes_nothing(
+    run, tmp_path: Path, age_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "env"
+    shutil.copytree(EXAMPLE, repo)
+    manifest = _sops_manifest(repo, age_key)
     before = manifest.read_bytes()
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(EXAMPLE_AGE_KEY))  # not the file's key
 
     result = run("set-image", "--repo", str(repo), "--env", "dev", "--service", "web",
                  "--tag", "1.0.1")  # fmt: skip
 
     assert result.exit_code == ExitCode.INPUT, result.output
-    assert "apps/web/overlays/dev/deployment.yaml is SOPS-encrypted" in result.output
-    assert "nothing was written" in result.output and "sops set" in result.output
+    assert "apps/web/overlays/dev/deployment.yaml is SOPS-encrypted and cannot be changed" in (
+        result.output
+    )
+    assert "`sops set` failed" in result.output and "nothing was written" in result.output
     assert manifest.read_bytes() == before
-    (obj, *_) = render(manifest.parent)  # still decrypts: the MAC is intact
-    assert obj.kind == "Deployment"
 
 
 def test_the_pr_comments_diff_says_a_secret_changed_and_shows_no_value(

@@ -179,14 +179,13 @@ def _edit_files(
         result = edit_text(text, rel, target, tag, digest)
         references += result.references
         if result.changed:
+            new_text = result.text
             if _SOPS_FILE.search(text):
-                raise EditError(
-                    f"{rel} is SOPS-encrypted: changing the image in it would break the "
-                    "file's MAC, and SOPS could no longer decrypt it; nothing was written",
-                    hint="keep the image in an unencrypted file (kustomize `images:`, a values "
-                    "file of its own), or change it with `sops set`/`sops edit`",
-                )
-            edits.append(FileEdit(rel, text, result.text, result.changes))
+                # A text edit would break the MAC: SOPS writes the values itself.
+                from promoter.adapters.sops_edit import sops_set_edit
+
+                new_text = sops_set_edit(path, rel, text, result.text)
+            edits.append(FileEdit(rel, text, new_text, result.changes))
     return edits, references
 
 

