@@ -344,3 +344,16 @@ def test_serve_dashboard_refuses_what_it_cannot_show_safely(run) -> None:
         env=env,
     )
     assert public.exit_code == 2 and "beyond loopback the pages need" in public.stderr
+
+
+def test_no_page_shows_a_secret_value(remote, tmp_path: Path) -> None:
+    """The example's dev Secret is SOPS-encrypted; its value (the canary
+    here) is on no page and in no JSON, decrypted or not."""
+    canary = "example-only-not-a-real-secret"
+    clone = _clone(remote, tmp_path)
+    assert canary not in (clone / "apps/web/overlays/dev/secret.sops.yaml").read_text()
+    client, _ = _app(local_reader(clone))
+    for url in ("/", "/api/snapshot", "/history?service=web", "/history?service=api"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert canary not in page.get_data(as_text=True), url
