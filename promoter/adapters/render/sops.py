@@ -79,6 +79,9 @@ def keys_from_secret(data: Mapping[str, str], home: Path, shown: str) -> dict[st
             raise RenderError(f"decryption Secret {shown}: {name} is not base64 text") from None
         if name.endswith(".agekey"):
             age.append(text.strip())
+            for line in text.splitlines():  # an identity never reaches output or a log
+                if line.startswith("AGE-SECRET-KEY-"):
+                    masking.register(line.strip())
         elif name.endswith(".asc"):
             pgp.append(text)
     env: dict[str, str] = {}
