@@ -293,9 +293,11 @@ def test_set_image_on_a_sops_file_uses_sops_set(run, tmp_path: Path, age_key: st
         (old, new) for old, new in zip(before.splitlines(), after.splitlines(), strict=True)
         if old != new
     ]  # fmt: skip
-    # Only the image and the MAC (kept in each document's sops block) moved;
-    # the Secret's ciphertext is untouched.
-    assert all("image:" in old or "mac:" in old for old, _ in changed), changed
+    # Only the image and SOPS's metadata (the MAC, and the time it was last
+    # written, in each document's sops block) moved; the Secret's ciphertext
+    # is untouched.
+    moved = ("image:", "mac:", "lastmodified:")
+    assert all(any(word in old for word in moved) for old, _ in changed), changed
     assert any("ghcr.io/acme/web:1.0.1" in new for _, new in changed)
     proc = subprocess.run(  # strict: the MAC must verify
         [sops_binary(), "--disable-version-check", "decrypt", str(manifest)],
