@@ -42,7 +42,7 @@ bin="$cache_root/kube-$k8s_version-etcd-$etcd_version-$sums"
 build() {
   [ -x "$bin/kube-apiserver" ] && [ -x "$bin/etcd" ] && return 0
   command -v go >/dev/null ||
-    die "no Go toolchain on PATH" "install Go ${GO_MIN:-1.26} or newer; the tests that need a control plane skip without it"
+    die "no Go toolchain on PATH" "install Go 1.26 or newer; without it the tests run on the fake API server only"
   mkdir -p "$cache_root"
   # One build at a time per cache; a second caller waits for the first.
   exec 9>"$cache_root/.lock"
