@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from promoter.adapters.render.sops import engine_or_none, sops_env
+from promoter.adapters.render.sops import engine_or_none, sops_env, sops_reason
 from promoter.adapters.scratch import scratch_dir
 from promoter.errors import EditError
 
@@ -47,10 +47,11 @@ def sops_set_edit(path: Path, rel: str, old_text: str, new_text: str) -> str:
             done = _run([binary, "--disable-version-check", "set", str(work), where,
                          json.dumps(value)], env)  # fmt: skip
             if done.returncode != 0:
-                _refuse(rel, f"`sops set` failed (no key that opens it?): {_first(done.stderr)}")
+                why = sops_reason(done.stderr)
+                _refuse(rel, f"`sops set` failed (no key that opens it?): {why}")
         proved = _run([binary, "--disable-version-check", "decrypt", str(work)], env)
         if proved.returncode != 0:
-            _refuse(rel, f"SOPS could not decrypt the result: {_first(proved.stderr)}")
+            _refuse(rel, f"SOPS could not decrypt the result: {sops_reason(proved.stderr)}")
         return work.read_text(encoding="utf-8")
 
 
@@ -58,11 +59,6 @@ def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     return subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=120, check=False
     )
-
-
-def _first(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return (lines[0] if lines else "no message")[:200]
 
 
 def _refuse(rel: str, why: str) -> NoReturn:

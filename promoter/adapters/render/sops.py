@@ -97,7 +97,8 @@ def keys_from_secret(data: Mapping[str, str], home: Path, shown: str) -> dict[st
             )  # fmt: skip
             if done.returncode != 0:
                 raise RenderError(
-                    f"decryption Secret {shown}: gpg could not import a key: {_reason(done.stderr)}"
+                    f"decryption Secret {shown}: gpg could not import a key: "
+                    f"{sops_reason(done.stderr)}"
                 )
         env["GNUPGHOME"] = str(home)
     if not env:
@@ -134,7 +135,7 @@ def decrypt_file(path: Path, shown: str) -> bytes:
     )  # fmt: skip
     if proc.returncode != 0:
         raise RenderError(
-            f"{shown}: cannot decrypt it: {_reason(proc.stderr.decode('utf-8', 'replace'))}",
+            f"{shown}: cannot decrypt it: {sops_reason(proc.stderr.decode('utf-8', 'replace'))}",
             hint="give promoter a key it is encrypted for (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY "
             "for age, GNUPGHOME for PGP; the agent: applier.promoter.decryption.secretRef)",
         )
@@ -183,7 +184,7 @@ def _decrypt(obj: Obj, binary: str, env: Mapping[str, str]) -> Obj:
         raise RenderError(f"{_where(obj)}: SOPS could not run: {err}") from None
     if proc.returncode != 0:
         raise RenderError(
-            f"{_where(obj)}: cannot decrypt {obj.key}: {_reason(proc.stderr)}",
+            f"{_where(obj)}: cannot decrypt {obj.key}: {sops_reason(proc.stderr)}",
             hint=_hint(obj),
         )
     try:
@@ -193,7 +194,8 @@ def _decrypt(obj: Obj, binary: str, env: Mapping[str, str]) -> Obj:
     return replace(obj, body=body)
 
 
-def _reason(stderr: str) -> str:
+def sops_reason(stderr: str) -> str:
+    """The line of SOPS's (or gpg's) stderr that says why, masked and capped."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     # SOPS says what failed first and per key group after; the first line is the verdict.
     text = lines[0] if lines else "SOPS failed without a message"
