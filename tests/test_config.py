@@ -11,7 +11,12 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from promoter.core.config import applier_entries, render_entries, service_entries
+from promoter.core.config import (
+    applier_entries,
+    notification_entries,
+    render_entries,
+    service_entries,
+)
 from promoter.core.config import fields as config_fields
 from promoter.core.config import model as config_model
 from promoter.core.config import parser as config_parser
@@ -24,6 +29,7 @@ from promoter.core.config.model import (
     HelmKeys,
     Service,
 )
+from promoter.core.notify import events as notify_events
 from promoter.errors import ConfigError, InputError, YamlError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1150,8 +1156,8 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
     # immutable-tags, allowed-registries); render, its helm and jsonnet; applier,
-    # its promoter (tenancy, decryption), argocd and flux
-    assert len(objects) == 21
+    # its promoter (tenancy, decryption), argocd and flux; a notification target
+    assert len(objects) == 22
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1192,6 +1198,9 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(defs["environment"]["properties"])[-len(pr_keys) :] == pr_keys
     assert tuple(schema["properties"]["defaults"]["properties"])[-len(pr_keys) :] == pr_keys
     assert defs["name"]["pattern"] == f"^{config_fields.NAME_PATTERN}$"
+    target = schema["properties"]["notifications"]["items"]["properties"]
+    assert tuple(target) == notification_entries.NOTIFICATION_KEYS
+    assert tuple(target["events"]["items"]["enum"]) == notify_events.EVENTS
 
 
 VALID_TEXTS = {

@@ -77,16 +77,21 @@ def format_trailers(pairs: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in pairs if v and "\n" not in v and "\r" not in v)
 
 
-def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Pipeline URL and source commit, from whichever CI system we run in."""
+def pipeline_url(environ: Mapping[str, str]) -> str | None:
+    """The running pipeline's web page, from whichever CI system we run in."""
     pipeline = environ.get("PROMOTER_PIPELINE_URL")
-    commit = environ.get("PROMOTER_SOURCE_COMMIT")
     if not pipeline and environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
         pipeline = (
             f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
         )
-    pipeline = pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL")
+    return pipeline or environ.get("CI_PIPELINE_URL") or environ.get("BUILD_URL") or None
+
+
+def ci_trailers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Pipeline URL and source commit, from whichever CI system we run in."""
+    pipeline = pipeline_url(environ)
+    commit = environ.get("PROMOTER_SOURCE_COMMIT")
     commit = (
         commit
         or environ.get("GITHUB_SHA")

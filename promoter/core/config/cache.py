@@ -38,6 +38,7 @@ from promoter.core.config.model import (
     HelmKeys,
     HelmRender,
     JsonnetRender,
+    NotificationTarget,
     RenderSpec,
     Service,
 )
@@ -208,6 +209,7 @@ def _to_json(config: Config) -> dict[str, Any]:
             for s in config.services
         ],
         "forge": _fields(config.forge) if config.forge else None,
+        "notifications": [_fields(n) for n in config.notifications],
     }
 
 
@@ -237,8 +239,15 @@ def _from_json(data: dict[str, Any]) -> Config:
         for s in data.pop("services")
     )
     forge = data.pop("forge")
+    notifications = tuple(
+        NotificationTarget(
+            **{**n, "events": tuple(n["events"]), "environments": tuple(n["environments"])}
+        )
+        for n in data.pop("notifications", ())
+    )
     return Config(
         **data,
+        notifications=notifications,
         environments=environments,
         services=services,
         forge=ForgeSettings(**forge) if forge else None,

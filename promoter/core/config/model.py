@@ -30,6 +30,7 @@ __all__ = [
     "Environment",
     "ForgeSettings",
     "HelmKeys",
+    "NotificationTarget",
     "Service",
 ]
 
@@ -204,6 +205,26 @@ class ForgeSettings:
 
 
 @dataclass(frozen=True)
+class NotificationTarget:
+    """One entry of `notifications:`: where to tell, about what."""
+
+    url: str
+    """An Apprise URL; `${NAME}` is replaced from the environment when sending."""
+    events: tuple[str, ...] = ()
+    """Event names (promoter.core.notify.events.EVENTS); empty: every event."""
+    environments: tuple[str, ...] = ()
+    """Empty: every environment."""
+    window: int = 300
+    """Seconds in which a long-running process does not repeat a notice."""
+    line: int = 0
+
+    def wants(self, event: str, environment: str) -> bool:
+        return (not self.events or event in self.events) and (
+            not self.environments or environment in self.environments
+        )
+
+
+@dataclass(frozen=True)
 class HelmKeys:
     """Dotted Helm value key paths (e.g. `app.image.version`) for odd charts."""
 
@@ -246,10 +267,12 @@ class Config:
     file: str = CONFIG_FILENAMES[0]
     forge: ForgeSettings | None = None
     """The `forge:` block; None when the file has none (detect everything)."""
+    notifications: tuple[NotificationTarget, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environments", tuple(self.environments))
         object.__setattr__(self, "services", tuple(self.services))
+        object.__setattr__(self, "notifications", tuple(self.notifications))
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`; InputError listing the known ones."""

@@ -30,6 +30,7 @@ from promoter.core.config.model import (
     ForgeSettings,
     RenderSpec,
 )
+from promoter.core.config.notification_entries import NotificationEntries
 from promoter.core.config.reader import (
     INT,
     Entries,
@@ -44,7 +45,7 @@ from promoter.core.policy.settings_reader import read_policies
 from promoter.core.yamlnodes import Node, ScalarNode, SequenceNode, line_of
 
 _PR_KEYS = ("autoMerge", "draft", "reviewers", "teamReviewers", "assignees", "labels")
-_TOP_KEYS = ("version", "environments", "defaults", "services", "forge")
+_TOP_KEYS = ("version", "environments", "defaults", "services", "forge", "notifications")
 _ENV_KEYS = (
     "name",
     "from",
@@ -96,7 +97,7 @@ def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
     return fallback if fallback is not None else default
 
 
-class ConfigParser(ServiceEntries, ApplierEntries):
+class ConfigParser(ServiceEntries, ApplierEntries, NotificationEntries):
     """Walks the node graph once, building the model and collecting problems."""
 
     def __init__(self, file: str) -> None:
@@ -138,6 +139,8 @@ class ConfigParser(ServiceEntries, ApplierEntries):
         environments = self.environments(top, root, defaults)
         services = self.services(top, root, defaults.path, defaults.path_ok)
         forge = self.forge(top)
+        notifications = self.notifications(top)
+        self.check_notification_environments(self.declared or [])
         if version is None or environments is None or services is None:
             return None
         return Config(
@@ -149,6 +152,7 @@ class ConfigParser(ServiceEntries, ApplierEntries):
             default_mode=defaults.mode,
             file=self.file,
             forge=forge,
+            notifications=notifications,
         )
 
     def version(self, top: Entries, root: Node) -> int | None:
