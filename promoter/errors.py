@@ -38,6 +38,8 @@ class ExitCode(IntEnum):
     (`promoter wait`: the applier reports the revision degraded)."""
     TIMEOUT = 10
     """`promoter wait`: the revision was not synced and healthy before --timeout."""
+    NOTIFY = 12
+    """`promoter notify test`: a notification target did not take the message."""
     INTERNAL = 70
     """A bug in promoter: please report it with the output."""
     PIPE_CLOSED = 141

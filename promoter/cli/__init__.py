@@ -30,6 +30,7 @@ COMMANDS = {
     "wait": "promoter.cli.wait_cmd:wait_cmd",
     "export": "promoter.cli.export_cmd:export_cmd",
     "dashboard": "promoter.cli.dashboard_cmd:dashboard_cmd",
+    "notify": "promoter.cli.notify_cmd:notify_group",
     "completion": "promoter.cli.completion_cmd:completion_cmd",
 }
 """Command name -> "module:attribute" of its click command."""
@@ -95,6 +96,7 @@ COMMAND_HELP = {
         "Serve a read-only dashboard: the environment matrix, open promotions with their "
         "policy results, the appliers, history and delivery figures."
     ),
+    "notify": "Notification targets (promoter.yaml `notifications:`).",
     "completion": "Print the completion script for SHELL.",
 }
 """Each command's help line, so `promoter --help` imports no command module
@@ -117,7 +119,8 @@ def cli() -> None:
     3 git or remote failure; 4 push kept being rejected;
     5 file not readable or writable; 6 forge API failure; 7 registry failure;
     8 apply failure; 9 health timeout or degraded; 10 wait timed out;
-    70 internal error; 130 interrupted; 141 output closed; 143 terminated.
+    12 a notification target failed its test; 70 internal error;
+    130 interrupted; 141 output closed; 143 terminated.
     """
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,6 +183,9 @@ def serve_cmd(
     PROMOTER_GITLAB_WEBHOOK_TOKEN (GitLab)."""
     from promoter.adapters.http.webhook_auth import WebhookSettings, require_secret
     from promoter.adapters.http.webhooks import Worker, serve
+    from promoter.adapters.notify import Notifier
+    from promoter.core.notify.notices import Origin
+    from promoter.core.notify.suppress import Suppressor
     from promoter.workflows.bot import run_event, served_url
 
     environ = dict(os.environ)
@@ -198,13 +202,18 @@ def serve_cmd(
     )
     require_secret(settings)  # before a thread is started or a port opened
 
+    # One notifier for the server's life: a redelivered webhook is no news.
+    notifier = Notifier(environ, Origin.from_environ(environ), suppressor=Suppressor())
+
     def handle(event: Event) -> BotResult:
+        url = served_url(repo_urls, event)
         return run_event(
             event,
             environ=environ,
-            repo_url=served_url(repo_urls, event),
+            repo_url=url,
             api_url=api_url,
             allow_teams=allow_teams,
+            notifier=replace(notifier, repo_url=url),
         )
 
     # Operators want to see deliveries and outcomes (never headers or secrets).
@@ -241,8 +250,9 @@ def mounted_dashboard(
     environ: dict[str, str],
 ) -> Iterator[DashboardApp]:
     """The dashboard's WSGI app for serve's one repository, its refresher running."""
+    from promoter.adapters.forges.remote import web_base
     from promoter.adapters.http.dashboard_app import DashboardApp, Links
-    from promoter.cli.dashboard_cmd import loopback, web_base
+    from promoter.cli.dashboard_cmd import loopback
     from promoter.cli.options import forge_for
     from promoter.workflows.dashboard import Refresher, one_forge, remote_reader
 

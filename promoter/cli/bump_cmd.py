@@ -98,6 +98,7 @@ def bump_cmd(
 ) -> None:
     """Clone only what is needed, set the image, commit with trailers, push;
     retries by re-applying the edit when the branch moved."""
+    from promoter.adapters.notify import Notifier
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.bump import BumpRequest, TagQuery, bump
 
@@ -120,7 +121,8 @@ def bump_cmd(
     def the_forge(config: Config) -> Forge:
         return forge_for(config, forge, repo_url, api_url, environ, rehearsal)
 
-    result = bump(request, environ, forge=the_forge, rehearsal=rehearsal)
+    notifier = Notifier.for_run(environ, repo_url)
+    result = bump(request, environ, forge=the_forge, rehearsal=rehearsal, notifier=notifier)
     data = {
         "service": result.service,
         "env": result.env,

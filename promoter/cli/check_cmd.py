@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,10 @@ from promoter.cli.options import (
 from promoter.cli.output import emit, emit_result, verdict_colored
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from promoter.core.plans import PlanItem
+    from promoter.core.policy.engine import Report
 
 
 @click.command("check")
@@ -68,6 +73,7 @@ def check_cmd(
     """Evaluate the target environment's policies. With --pr: set the
     `promoter/policy` status on the PR's head and update its sticky comment.
     Exit 1 when a rule fails (or could not be checked)."""
+    from promoter.adapters.notify import Notifier
     from promoter.core.policy.report import text as report_text
     from promoter.workflows.check import check_local, check_pr, registry_client
     from promoter.workflows.controller_facts import kube_reader
@@ -86,7 +92,8 @@ def check_cmd(
                 "are always counted"
             )
         url = repo_url or origin_url(repo)
-        with workspace(url, environ, rehearsal=rehearsal) as ws:
+        notifier = Notifier.for_run(environ, url)
+        with workspace(url, environ, rehearsal=rehearsal, notifier=notifier) as ws:
             host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
             result = check_pr(
                 ws, host, pr, registry=registry_client,
@@ -102,6 +109,8 @@ def check_cmd(
             controllers=lambda: kube_reader(kubeconfig, context),
         )  # fmt: skip
         report, items, extra = checked.report, checked.items, {}
+        if not report.passed:
+            _tell_failed(repo, environ, report, items)
     data = {**report.to_json(), **extra, "items": [i.to_json() for i in items]}
     shown = verdict_colored(report_text(report).rstrip())
     if rehearsal is not None and output == "text":
@@ -109,3 +118,22 @@ def check_cmd(
     emit_result(data, lambda: shown, output, rehearsal)
     if not report.passed:
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def _tell_failed(
+    repo: Path, environ: dict[str, str], report: Report, items: list[PlanItem]
+) -> None:
+    """check.failed for a local check: the repository's own targets."""
+    from promoter.adapters.notify import Notifier
+    from promoter.core.config.loader import load_config
+    from promoter.core.notify.notices import check_failed
+    from promoter.workflows.workspace import origin_url
+
+    config = load_config(repo)
+    if not config.notifications:
+        return
+    try:
+        url: str | None = origin_url(repo)
+    except InputError:
+        url = None  # a directory without a remote: no commit links
+    Notifier.for_run(environ, url).tell(config, lambda o: [check_failed(o, report, items)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ def validate_cmd(repo: Path) -> None:
     """Report every problem in promoter.yaml with file:line, and every
     service path that is missing or lacks the service's image (exit 2 if any)."""
     from promoter.adapters.git import GitRepo
+    from promoter.adapters.notify import target_problems
     from promoter.core.config.loader import load_config
     from promoter.errors import ConfigError, GitError
     from promoter.workflows.validate import check_layout
@@ -39,6 +41,13 @@ def validate_cmd(repo: Path) -> None:
         raise ConfigError(
             layout.problems,
             hint="fix the service's `path`/`paths` or `image` in promoter.yaml, or add the files",
+        )
+    targets = target_problems(config, os.environ)
+    if targets:
+        raise ConfigError(
+            targets,
+            hint="set the variables where promoter runs (the CI's secrets), and check the URL "
+            "against docs/notifications.md",
         )
     for env in layout.elsewhere:
         emit(f"note: not checked here: {env}; run it on that branch's checkout", err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,15 +41,6 @@ def loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def web_base(url: str) -> str | None:
-    """https://host/owner/name for a clone URL (https or scp-like ssh), credentials dropped."""
-    match = re.fullmatch(r"(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?", url)
-    if match:
-        return f"https://{match[1]}/{match[2]}"
-    match = re.fullmatch(r"https?://(?:[^@/]+@)?([^/]+)/(.+?)(?:\.git)?/?", url)
-    return f"https://{match[1]}/{match[2]}" if match else None
 
 
 @click.command("dashboard")
@@ -108,6 +98,7 @@ def dashboard_cmd(
     Git stays the only write path: actions are links to the forge."""
     import waitress
 
+    from promoter.adapters.forges.remote import web_base
     from promoter.adapters.http.dashboard_app import DashboardApp, Links
     from promoter.core.config.loader import load_config
     from promoter.workflows.controller_facts import kube_reader

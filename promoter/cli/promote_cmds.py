@@ -142,6 +142,7 @@ def promote_cmd(
     output: str,
 ) -> None:
     """Open or update one pull/merge request per target environment."""
+    from promoter.adapters.notify import Notifier
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.promote import PromoteRequest, promote
     from promoter.workflows.workspace import workspace
@@ -149,7 +150,8 @@ def promote_cmd(
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     rehearsal = Rehearsal() if dry_run else None
-    with workspace(url, environ, rehearsal=rehearsal) as ws:
+    notifier = Notifier.for_run(environ, url)
+    with workspace(url, environ, rehearsal=rehearsal, notifier=notifier) as ws:
         host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
         results = promote(ws, host, PromoteRequest(source, targets, services, all_, draft))
     emit_result(
@@ -194,6 +196,7 @@ def rollback_cmd(
     output: str,
 ) -> None:
     """Open a pull request putting a service back to an earlier version."""
+    from promoter.adapters.notify import Notifier
     from promoter.cli.proposals import describe_proposal
     from promoter.workflows.rollback import rollback
     from promoter.workflows.workspace import workspace
@@ -201,7 +204,8 @@ def rollback_cmd(
     url = _url(repo_url, repo)
     environ = dict(os.environ)
     rehearsal = Rehearsal() if dry_run else None
-    with workspace(url, environ, rehearsal=rehearsal) as ws:
+    notifier = Notifier.for_run(environ, url)
+    with workspace(url, environ, rehearsal=rehearsal, notifier=notifier) as ws:
         host = forge_for(ws.config, forge, url, api_url, environ, rehearsal)
         result = rollback(ws, host, env, service, to_tag)
     emit_result(result.to_json(), lambda: describe_proposal(result), output, rehearsal)

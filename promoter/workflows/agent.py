@@ -28,14 +28,17 @@ from promoter.adapters.forges import make_forge_for
 from promoter.adapters.http.agent_status import StatusServer
 from promoter.adapters.kube import Kube
 from promoter.adapters.metrics import Metrics
+from promoter.adapters.notify import Notifier
 from promoter.adapters.render.renderer import render_environment
 from promoter.adapters.render.sops import decryption_keys, keys_from_secret
 from promoter.adapters.scratch import scratch_dir
 from promoter.core.applier.result import RoundResult
 from promoter.core.applier.tenancy import scope_for
 from promoter.core.config.loader import load_config
-from promoter.core.config.model import AgentSettings
+from promoter.core.config.model import AgentSettings, Config
 from promoter.core.forge import APPLY_STATUS_CONTEXT
+from promoter.core.notify.events import Notice
+from promoter.core.notify.notices import Origin, drift_detected, from_round
 from promoter.core.objects import Obj, RenderError
 from promoter.errors import ExitCode, InputError, PromoterError
 from promoter.workflows.apply_round import Reconciler, Settings
@@ -62,6 +65,7 @@ class Agent:
         metrics: Metrics | None = None,
         stop: threading.Event | None = None,
         on_round: Callable[[RoundResult], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.source = source
         self.reconciler = reconciler
@@ -72,7 +76,11 @@ class Agent:
         self.wake = threading.Event()
         """Set to start the next round now (a webhook's `POST /trigger`)."""
         self.on_round = on_round
+        self.notifier = notifier
         self._reported: tuple[str | None, bool, str] | None = None
+        self._told: tuple[str | None, bool, str] | None = None
+        """(revision, ok, phase) last notified: a failure is told once per commit."""
+        self._config: Config | None = None
 
     def round(self) -> RoundResult:
         env = self.options.env
@@ -108,14 +116,33 @@ class Agent:
             self.status.done(result)
             self._reported = outcome
         self.metrics.record(result)
+        self._notify(result)
         return result
+
+    def _notify(self, result: RoundResult) -> None:
+        """What changed since the last round, once: a failure is told when it
+        starts (or moves to another commit or phase), not every round, and
+        its end as `apply.succeeded` ("recovered"); drift once per window."""
+        if self.notifier is None or self._config is None or result.dry_run:
+            return
+        state = (result.revision, result.ok, result.phase)
+        told, self._told = self._told, state
+        recovered = result.ok and told is not None and not told[1]
+
+        def notices(origin: Origin) -> list[Notice | None]:
+            news = from_round(origin, result, recovered) if state != told else None
+            return [news, drift_detected(origin, result)]
+
+        self.notifier.tell(self._config, notices)
 
     def _settings(self, root: Path) -> AgentSettings | None:
         try:
-            return load_config(root).environment(self.options.env).agent
+            self._config = load_config(root)
+            return self._config.environment(self.options.env).agent
         except PromoterError:
             # No (valid) promoter.yaml: the render says why before any request
             # is sent; a --path round without one has no agent settings.
+            self._config = None
             return None
 
     @contextmanager
@@ -280,6 +307,7 @@ def run_agent(
         report = request.commit_status and not request.dry_run and url is not None
         sink = _LazyForge(url, request.forge, request.api_url, source) if report and url else None
         metrics = Metrics(request.env)
+        notifier = Notifier.for_run(os.environ, url, long_running=not request.once)
         agent = Agent(
             source,
             Reconciler(kube, settings),
@@ -287,6 +315,7 @@ def run_agent(
             status=CommitStatus(sink),
             metrics=metrics,
             on_round=None if request.once else on_round,
+            notifier=notifier.by("promoter agent"),
         )
         server = None
         if request.metrics_port is not None:

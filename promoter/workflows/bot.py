@@ -25,11 +25,13 @@ from typing import Any
 
 from promoter.adapters.forges import make_forge
 from promoter.adapters.forges.remote import Remote, detect_kind, parse_remote
+from promoter.adapters.notify import Notifier
 from promoter.core import masking
 from promoter.core.chatops import replies
 from promoter.core.chatops.commands import Command, parse_command
 from promoter.core.chatops.events import Event
 from promoter.core.forge import Forge, PullRequest, permits
+from promoter.core.notify.notices import promotion_merged
 from promoter.core.pr_records import ProposalRecord, read_record
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import ForgeError, InputError, PromoterError
@@ -114,6 +116,8 @@ def handle(
 ) -> BotResult:
     teams = tuple(allow_teams)
     result = BotResult(event.describe(), "ignored")
+    if event.kind == "pull_request" and event.merged:
+        return _merged(event, forge, workspace_factory, result)
     if event.kind == "pull_request":
         return _automatic_check(event, forge, workspace_factory, registry, result)
     command = parse_command(event.body)
@@ -194,6 +198,29 @@ def _automatic_check(
         ctx.reply(replies.failure("/check", err))
         return result
     result.outcome = "done"
+    return result
+
+
+def _merged(
+    event: Event, forge: Forge, workspace_factory: WorkspaceFactory, result: BotResult
+) -> BotResult:
+    """A promoter PR was merged: tell the `promotion.merged` targets (the
+    agent or the controller takes it from there)."""
+    pr = forge.get_pull_request(event.pr_number)
+    record = read_record(pr.body)
+    if record is None:
+        result.reason = "not a promoter pull request"
+        return result
+    with workspace_factory() as ws:
+        if ws.notifier is None or not ws.config.notifications:
+            result.reason = "merged; no notification target in promoter.yaml"
+            return result
+        sent = ws.notifier.tell(ws.config, lambda o: [promotion_merged(o, pr, record)])
+    result.outcome = "done"
+    result.command = "notify"
+    result.actions += [
+        f"notified target {d.target} ({d.shown}): {'ok' if d.ok else 'failed'}" for d in sent
+    ]
     return result
 
 
@@ -333,11 +360,14 @@ def run_event(
     api_url: str | None = None,
     allow_teams: Iterable[str] = (),
     rehearsal: Rehearsal | None = None,
+    notifier: Notifier | None = None,
 ) -> BotResult:
     """Handle `event` against the repository at `repo_url` (default: the
     clone URL the event names). With a `rehearsal` (--dry-run) the forge and
-    git are read, and what would be written is noted there instead."""
+    git are read, and what would be written is noted there instead.
+    `notifier`: the server's (its repeats suppressed); default: one for this event."""
     url = repo_url or event.repo_url
+    told = (notifier or Notifier.for_run(environ, url)).by(event.author or None)
     forge = forge_for(event, url, api_url, environ)
     if rehearsal is not None:
         from promoter.adapters.forges.rehearsal import RehearsalForge
@@ -346,7 +376,7 @@ def run_event(
     return handle(
         event,
         forge=forge,
-        workspace_factory=lambda: workspace(url, environ, rehearsal=rehearsal),
+        workspace_factory=lambda: workspace(url, environ, rehearsal=rehearsal, notifier=told),
         registry=registry_client,
         allow_teams=tuple(allow_teams),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
+from promoter.adapters.notify import Notifier
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
@@ -26,6 +27,7 @@ from promoter.core.config.templates import branch_problem
 from promoter.core.edit import Change
 from promoter.core.forge import Forge
 from promoter.core.images import ImageRef, parse_reference, validate_digest, validate_tag
+from promoter.core.notify.notices import bump_pushed
 from promoter.core.plans import PlanItem, same_version
 from promoter.core.pr_records import ProposalResult
 from promoter.core.rehearsal import Rehearsal
@@ -125,10 +127,13 @@ def bump(
     forge: ForgeFactory | None = None,
     registry: Callable[[], Registry] | None = None,
     rehearsal: Rehearsal | None = None,
+    notifier: Notifier | None = None,
 ) -> BumpResult:
     """`rehearsal` (--dry-run): everything but the push, which is only
-    rehearsed and noted there."""
+    rehearsed and noted there (and nothing is notified)."""
     request.check()
+    if rehearsal is not None:
+        notifier = None
     env_vars = auth_environment(request.repo_url, dict(environ))
     with scratch_dir("promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
@@ -157,7 +162,9 @@ def bump(
                     "(mode: pull-request), and no forge is configured"
                 )
             return _bump_by_pull_request(
-                Workspace(repo, workdir, config, repo.current_branch(), identity, environ),
+                Workspace(
+                    repo, workdir, config, repo.current_branch(), identity, environ, notifier
+                ),
                 forge(config),
                 environment,
                 service,
@@ -211,6 +218,9 @@ def bump(
             if rejection is None:
                 result.changes = [c for e in edits for c in e.changes]
                 result.commit = commit
+                if notifier is not None:
+                    new = ImageRef(service.image, tag, digest)
+                    _tell_pushed(notifier, config, result, old, new)
                 return result
         raise PushConflictError(
             f"gave up after {request.retries + 1} attempts: the branch {branch!r} kept moving "
@@ -285,6 +295,13 @@ def _bump_by_pull_request(
     result.commit = result.proposal.commit
     result.changes = [c for e in edits for c in e.changes]
     return result
+
+
+def _tell_pushed(
+    notifier: Notifier, config: Config, result: BumpResult, old: ImageRef | None, new: ImageRef
+) -> None:
+    commit = result.commit or ""
+    notifier.tell(config, lambda o: [bump_pushed(o, result.service, result.env, old, new, commit)])
 
 
 def _paths(edits: list[FileEdit]) -> list[str]:

@@ -22,6 +22,7 @@ from promoter.core.config.loader import load_config
 from promoter.core.config.model import Config, Environment, Service
 from promoter.core.forge import APPLY_STATUS_CONTEXT, POLICY_STATUS_CONTEXT, Forge, PullRequest
 from promoter.core.images import ImageRef, parse_reference
+from promoter.core.notify.notices import check_failed
 from promoter.core.objects import RenderError, load_all
 from promoter.core.objects import diff as object_diff
 from promoter.core.plans import PlanItem, same_version_text
@@ -341,6 +342,8 @@ def check_pr(
         render_error=render_error,
     )
     forge.upsert_comment(pr, STICKY_MARKER, comment)
+    if ws.notifier is not None and not report.passed:
+        ws.notifier.tell(config, lambda origin: [check_failed(origin, report, items, pr)])
     return PullRequestCheck(pr, Checked(report, items), comment, state)
 
 

@@ -15,6 +15,7 @@ from promoter.adapters.worktree import plan_set_image, write_edits
 from promoter.core.commit_messages import proposal_message
 from promoter.core.config.model import CONFIG_FILENAMES, Environment
 from promoter.core.forge import Forge, PullRequest, PullRequestSpec
+from promoter.core.notify.notices import from_proposal
 from promoter.core.plans import PlanItem
 from promoter.core.pr_records import (
     ProposalResult,
@@ -103,6 +104,8 @@ def propose(
             f"{', '.join(sorted(services))} for {target.name}.",
         )
         result.closed.append(pr.number)
+    if ws.notifier is not None:
+        ws.notifier.tell(ws.config, lambda origin: from_proposal(origin, result, kind))
     return result
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.scratch import scratch_dir
@@ -16,6 +17,9 @@ from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import GitError, InputError
+
+if TYPE_CHECKING:
+    from promoter.adapters.notify import Notifier
 
 DEFAULT_IDENTITY = Identity("promoter", "promoter@users.noreply.invalid")
 
@@ -30,6 +34,8 @@ class Workspace:
     default_branch: str
     identity: Identity
     environ: Mapping[str, str]
+    notifier: Notifier | None = None
+    """Tells promoter.yaml's `notifications:` targets what the work did."""
 
     def branch_of(self, env: Environment) -> str:
         return self.config.branch_for(env) or self.default_branch
@@ -41,10 +47,11 @@ def workspace(
     environ: Mapping[str, str],
     identity: Identity = DEFAULT_IDENTITY,
     rehearsal: Rehearsal | None = None,
+    notifier: Notifier | None = None,
 ) -> Iterator[Workspace]:
     """A blob-less clone with full commit history (history feeds provenance
     and rollback) and only promoter.yaml checked out. With a `rehearsal`
-    (--dry-run) its pushes are only rehearsed."""
+    (--dry-run) its pushes are only rehearsed (and nothing is notified)."""
     env_vars = auth_environment(repo_url, dict(environ))
     with scratch_dir("promoter-clone-") as tmp:
         root = Path(tmp) / "repo"
@@ -59,7 +66,8 @@ def workspace(
         repo.rehearsal = rehearsal
         shown = masking.strip_credentials(repo_url)[0]
         config = load_config(root, shown_as=shown)
-        yield Workspace(repo, root, config, repo.current_branch(), identity, environ)
+        told = None if rehearsal is not None else notifier
+        yield Workspace(repo, root, config, repo.current_branch(), identity, environ, told)
 
 
 def origin_url(repo_dir: Path) -> str:

@@ -107,3 +107,12 @@ def api_base(kind: str, remote: Remote) -> str:
     if kind == "github":  # GitHub Enterprise Server
         return f"{scheme}://{host}{port}/api/v3"
     return f"{scheme}://{host}{port}"
+
+
+def web_base(url: str) -> str | None:
+    """https://host/owner/name for a clone URL (https or scp-like ssh), credentials dropped."""
+    match = re.fullmatch(r"(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?", url)
+    if match:
+        return f"https://{match[1]}/{match[2]}"
+    match = re.fullmatch(r"https?://(?:[^@/]+@)?([^/]+)/(.+?)(?:\.git)?/?", url)
+    return f"https://{match[1]}/{match[2]}" if match else None

@@ -7,11 +7,13 @@ Understood (everything else is `Ignored`, with the reason):
   ignored so editing an old comment never re-runs a command.
 - GitHub `pull_request` (`opened`, `synchronize`, `reopened`) → an automatic
   /check. Pull requests from forks are ignored: promoter's own PRs live in the
-  repository, and a fork's branch is not ours to evaluate.
+  repository, and a fork's branch is not ours to evaluate. `closed` with
+  `merged: true` → the `promotion.merged` notification.
 - GitLab Note Hook on a merge request (notes whose `action` is not `create`,
   and GitLab's system notes, are ignored).
 - GitLab Merge Request Hook (`open`, `update`, `reopen`) → an automatic
-  /check; merge requests from another project (forks) are ignored.
+  /check; merge requests from another project (forks) are ignored. `merge`
+  → the `promotion.merged` notification.
 
 The bot's own comments (the sticky comment, or a reply starting with
 REPLY_MARKER) are ignored so that it never answers itself.
@@ -169,8 +171,12 @@ def _github(payload: Mapping[str, Any], event_name: str | None) -> Event | Ignor
             repository=repository,
         )
     pr = _obj(payload, "pull_request", "GitHub pull_request")
-    if action not in _GITHUB_PR_ACTIONS:
-        return Ignored(f"pull request {action or 'event'}: only {_GITHUB_PR_ACTIONS} run a check")
+    merged = action == "closed" and bool(pr.get("merged"))
+    if action not in _GITHUB_PR_ACTIONS and not merged:
+        return Ignored(
+            f"pull request {action or 'event'}: only {_GITHUB_PR_ACTIONS} run a check "
+            "(and a merge notifies)"
+        )
     head_repo = (pr.get("head") or {}).get("repo") or {}
     if str(head_repo.get("full_name") or "").lower() != repository.lower():
         return Ignored("a pull request from a fork: promoter's pull requests are never forks")
@@ -185,7 +191,7 @@ def _github(payload: Mapping[str, Any], event_name: str | None) -> Event | Ignor
         action=action,
         repo_url=repo_url,
         repository=repository,
-        merged=bool(pr.get("merged")),
+        merged=merged,
     )
 
 
@@ -231,8 +237,11 @@ def _gitlab(payload: Mapping[str, Any], event_name: str | None) -> Event | Ignor
             repository=repository,
         )
     action = str(attrs.get("action") or "")
-    if action not in _GITLAB_MR_ACTIONS:
-        return Ignored(f"merge request {action or 'event'}: only {_GITLAB_MR_ACTIONS} run a check")
+    if action not in (*_GITLAB_MR_ACTIONS, "merge"):
+        return Ignored(
+            f"merge request {action or 'event'}: only {_GITLAB_MR_ACTIONS} run a check "
+            "(and a merge notifies)"
+        )
     source, target = attrs.get("source_project_id"), attrs.get("target_project_id")
     if source is not None and target is not None and source != target:
         return Ignored("a merge request from a fork: promoter's merge requests are never forks")
@@ -246,5 +255,5 @@ def _gitlab(payload: Mapping[str, Any], event_name: str | None) -> Event | Ignor
         action=action,
         repo_url=repo_url,
         repository=repository,
-        merged=attrs.get("state") == "merged",
+        merged=action == "merge",
     )
