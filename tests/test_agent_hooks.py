@@ -215,6 +215,29 @@ def test_a_failed_presync_applies_and_prunes_nothing_and_runs_syncfail(agent) ->
     assert "apply deployments.apps api" not in h.writes()
 
 
+def test_a_failed_hook_is_the_hook_failed_notification(agent) -> None:
+    from promoter.adapters.notify import Notifier
+    from promoter.core.config.loader import parse_config
+    from promoter.core.notify.notices import Origin, from_round
+    from tests.notify_receiver import receiver
+
+    h, round_ = agent, agent.round_
+    h.controllers.failing.add("migrate")
+    result = round_(job("migrate", **{HOOK: "PreSync"}), deployment("api"))
+    assert not result.ok and result.phase == "presync"
+    with receiver() as hook:
+        config = parse_config(
+            "version: 1\nenvironments: [{name: dev}]\n"
+            "services: [{name: api, image: ghcr.io/acme/api, path: x}]\n"
+            f"notifications: [{{url: '{hook.url()}', events: [hook.failed]}}]\n"
+        )
+        (sent,) = Notifier({}).notify(config, [from_round(Origin("promoter agent"), result, False)])
+        assert sent.ok, sent.detail
+        (message,) = hook.messages
+    assert message["title"] == "[dev] presync hook failed"
+    assert "PreSync hook failed" in message["message"] and message["type"] == "failure"
+
+
 def test_sync_waves_order_hooks_and_objects(agent) -> None:
     h, round_ = agent, agent.round_
     result = round_(
