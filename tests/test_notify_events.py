@@ -268,3 +268,23 @@ def test_a_workload_that_never_becomes_healthy_is_told_as_degraded(
     assert message["title"] == "[dev] not healthy"
     assert f"Deployment/{c.namespace}/web" in message["message"]
     assert message["type"] == "warning"
+
+
+def test_agent_once_from_the_command_line_tells_its_apply(
+    run, cluster: Cluster, hook: Receiver, tmp_path: Path
+) -> None:
+    c = cluster
+    config = c.repo / "promoter.yaml"
+    config.write_text(config.read_text() + targets(hook))
+    write(c, "settings", configmap("settings"))
+    kubeconfig = str(c.kubeconfig_here(tmp_path / "kubeconfig"))
+    base = ("agent", "--env", "dev", "--repo", str(c.repo), "--kubeconfig", kubeconfig, "--once")
+
+    applied = run(*base, env={"HOOK_KEY": HOOK_SECRET})
+    again = run(*base, env={"HOOK_KEY": HOOK_SECRET})  # nothing to apply: nothing to tell
+
+    assert applied.exit_code == 0 and again.exit_code == 0, applied.output + again.output
+    (message,) = hook.messages
+    assert message["title"].startswith("[dev] applied 1 of ")
+    assert hook.posts[0]["headers"]["X-Key"] == HOOK_SECRET
+    assert HOOK_SECRET not in applied.output
