@@ -111,6 +111,8 @@ class GitRepo:
         self.rehearsal: Rehearsal | None = None
         """Set for --dry-run: pushes become `git push --dry-run` (the remote
         still judges auth and fast-forwards) and are noted there."""
+        self.signing: tuple[str, ...] = ()
+        """`git -c` options that sign each commit (adapters/signing.py)."""
 
     def _rehearse(self, branch: str) -> None:
         """Note what pushing HEAD to `branch` would send: the commits the
@@ -327,7 +329,8 @@ class GitRepo:
     def commit(self, paths: list[str], message: str, author: Identity) -> str:
         self.run("add", "--sparse", "--", *paths)
         identity = ("-c", f"user.name={author.name}", "-c", f"user.email={author.email}")
-        self.run(*identity, *_COMMIT_CONFIG, "commit", "--quiet", "--no-verify", "-m", message)
+        config = (*identity, *_COMMIT_CONFIG, *self.signing)  # signing's -c comes last: it wins
+        self.run(*config, "commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
     def push(self, branch: str) -> str | None:

@@ -18,6 +18,7 @@ from typing import Protocol
 from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.notify import Notifier
 from promoter.adapters.scratch import scratch_dir
+from promoter.adapters.signing import signing_config
 from promoter.adapters.worktree import FileEdit, plan_set_image, read_deployed, write_edits
 from promoter.core import masking
 from promoter.core.commit_messages import DEFAULT_MESSAGE, check_template, commit_message
@@ -134,6 +135,7 @@ def bump(
     request.check()
     if rehearsal is not None:
         notifier = None
+    signing = signing_config(environ)  # a key that cannot sign: exit 2 before any clone
     env_vars = auth_environment(request.repo_url, dict(environ))
     with scratch_dir("promoter-bump-") as tmp:
         workdir = Path(tmp) / "repo"
@@ -146,7 +148,7 @@ def bump(
             sparse=[f"/{name}" for name in CONFIG_FILENAMES],
             env=env_vars,
         )
-        repo.rehearsal = rehearsal
+        repo.rehearsal, repo.signing = rehearsal, signing
         config = load_config(workdir, shown_as=shown, services=services, images=images)
         environment = config.environment(request.env)
         if request.query.latest or request.query.resolve_digest:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.scratch import scratch_dir
+from promoter.adapters.signing import signing_config
 from promoter.core import masking
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES, Config, Environment
@@ -52,6 +53,7 @@ def workspace(
     """A blob-less clone with full commit history (history feeds provenance
     and rollback) and only promoter.yaml checked out. With a `rehearsal`
     (--dry-run) its pushes are only rehearsed (and nothing is notified)."""
+    signing = signing_config(environ)  # a key that cannot sign: exit 2 before any clone
     env_vars = auth_environment(repo_url, dict(environ))
     with scratch_dir("promoter-clone-") as tmp:
         root = Path(tmp) / "repo"
@@ -63,7 +65,7 @@ def workspace(
             env=env_vars,
             shallow=False,
         )
-        repo.rehearsal = rehearsal
+        repo.rehearsal, repo.signing = rehearsal, signing
         shown = masking.strip_credentials(repo_url)[0]
         config = load_config(root, shown_as=shown)
         told = None if rehearsal is not None else notifier
