@@ -21,13 +21,14 @@ if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 # auth, groovy to compile the Jenkins step, rsync for gitlab-ci-local,
 # Chromium and its driver for the dashboard's browser test, openssl and flock
 # for the kube-apiserver's keys and its one-at-a-time build, age and gnupg to
-# make the keys the SOPS tests encrypt for.
+# make the keys the SOPS tests encrypt for, sshd to serve git over SSH.
 declare -A debian=([git]=git [docker-registry]=docker-registry [htpasswd]=apache2-utils
   [groovy]=groovy [rsync]=rsync [npm]=npm [chromium]=chromium [chromedriver]=chromium-driver
-  [openssl]=openssl [flock]=util-linux [age-keygen]=age [gpg]=gnupg)
+  [openssl]=openssl [flock]=util-linux [age-keygen]=age [gpg]=gnupg [sshd]=openssh-server)
 missing=()
 for tool in "${!debian[@]}"; do
-  command -v "$tool" >/dev/null || missing+=("${debian[$tool]}")
+  # sshd lives in /usr/sbin, which is not on every user's PATH
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("${debian[$tool]}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

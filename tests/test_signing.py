@@ -39,11 +39,12 @@ def gnupg() -> Iterator[tuple[Path, str]]:
     home = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp"))
     home.chmod(0o700)
     env = {"GNUPGHOME": str(home)}
-    run_gpg = ["gpg", "--batch", "--passphrase", "", "--quick-gen-key"]
-    subprocess.run([*run_gpg, f"promoter <{EMAIL}>", "ed25519", "sign", "never"],
-                   check=True, capture_output=True, env=env)  # fmt: skip
-    listing = subprocess.run(["gpg", "--batch", "--with-colons", "--list-secret-keys"],
-                             check=True, capture_output=True, text=True, env=env).stdout  # fmt: skip
+    generate = ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"promoter <{EMAIL}>"]
+    subprocess.run([*generate, "ed25519", "sign", "never"], check=True, env=env)
+    listing = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout  # fmt: skip
     fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line[:4] == "fpr:")
     try:
         yield home, fingerprint
@@ -59,8 +60,9 @@ def clone(remote: Remote, tmp_path: Path, name: str = "check") -> Path:
 
 
 def verify(work: Path, rev: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "verify-commit", "--raw", rev], cwd=work, capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(work), **env})  # fmt: skip
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(work), **env}
+    argv = ["git", "verify-commit", "--raw", rev]
+    return subprocess.run(argv, cwd=work, capture_output=True, text=True, env=clean)
 
 
 def test_an_ssh_key_signs_the_bump(run, remote: Remote, tmp_path: Path) -> None:
@@ -123,7 +125,7 @@ def test_a_key_that_cannot_sign_is_exit_2_before_any_push(
     fill = {"tmp": str(tmp_path), "protected": str(protected)}
     before = remote.head()
     env = {"PROMOTER_SIGNING_KEY": value.format(**fill), "GNUPGHOME": str(tmp_path / "empty")}
-    for args in (BUMP + ("--repo-url", remote.url),
+    for args in ((*BUMP, "--repo-url", remote.url),
                  ("promote", "--repo-url", remote.url, "--from", "dev", "--to", "staging",
                   "--all", "--forge", "none")):  # fmt: skip
         result = run(*args, env=env)

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from promoter.adapters.git_hints import hint_for as _hint
 from promoter.core import masking
 from promoter.core.rehearsal import Rehearsal
 from promoter.errors import GitError, InputError
@@ -367,23 +368,6 @@ def _loopback(host: str) -> bool:
 def _escape(path: str) -> str:
     # Sparse patterns are gitignore globs; a configured path is literal.
     return "".join("\\" + c if c in "*?[]\\!#" else c for c in path)
-
-
-def _hint(stderr: str) -> str | None:
-    text = stderr.lower()
-    if "authentication failed" in text or "could not read username" in text or " 401" in text:
-        return (
-            "set PROMOTER_GIT_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN) to a token with write access"
-        )
-    if " 403" in text or "permission to" in text or "denied" in text:
-        return "the token or key lacks write access to this repository"
-    if ("remote branch" in text and "not found" in text) or "couldn't find remote ref" in text:
-        return "check --branch or the environment's `branch:` in promoter.yaml"
-    if "not found" in text or "does not appear to be a git repository" in text:
-        return "check the repository URL (--repo-url) and that the token can see it"
-    if "could not resolve host" in text or "connection refused" in text:
-        return "the git server is unreachable from here"
-    return None
 
 
 def _execute(
