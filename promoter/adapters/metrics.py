@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from promoter.adapters.forges.quota import QuotaCollector
 from promoter.core.applier.result import RoundResult
 
 # `_created` series double every counter's lines and say nothing an agent's
@@ -40,6 +41,7 @@ class Metrics:
         self.clock = clock
         self._lock = threading.Lock()
         self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(QuotaCollector())  # the forge's quota, for commit statuses
         self.rounds = {"success": 0, "failure": 0}
         self.last: RoundResult | None = None
         self.last_success: RoundResult | None = None

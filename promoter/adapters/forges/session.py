@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 
 from promoter import USER_AGENT
+from promoter.adapters.forges import quota
 from promoter.core import masking
 from promoter.errors import ForgeError
 
@@ -117,6 +118,7 @@ class ForgeSession(requests.Session):
         self.policy = policy or RetryPolicy()
         self.request_count = 0
         self._origin = _origin(api_url)
+        self._api = _no_query(api_url)
         self._auth_headers = dict(auth_headers)
         for value in self._auth_headers.values():
             masking.register(value.split(" ")[-1])
@@ -151,6 +153,7 @@ class ForgeSession(requests.Session):
                 log.info(
                     "%s %s -> %s", request.method, _no_query(request.url), response.status_code
                 )
+                quota.record(self.forge.lower(), self._api, response.headers)
             except (requests.ConnectionError, requests.Timeout) as err:
                 retryable = not isinstance(err, requests.ReadTimeout) or (
                     (request.method or "GET").upper() in _IDEMPOTENT
@@ -184,6 +187,12 @@ class ForgeSession(requests.Session):
                     raise self._rate_limit_error(verdict, response, why)
                 return response
             response.close()
+            if verdict.rate_limited:  # -v says why the command pauses
+                log.info(
+                    "%s API rate limit (%s on %s %s): waiting %.0f s, as told, then retrying",
+                    self.forge, response.status_code, request.method, _path(request.url),
+                    verdict.wait,
+                )  # fmt: skip
             self._sleep(verdict.wait)
             waited += verdict.wait
 

@@ -2,6 +2,7 @@
 
     POST /webhook   a delivery: verified, de-duplicated, parsed, dispatched (202)
     GET  /healthz   200 "ok"
+    GET  /metrics   Prometheus text: the forge APIs' remaining rate-limit quota
 
 Checks, in this order, each refusing before any work is done:
 
@@ -205,10 +206,26 @@ class _Handler(BaseHTTPRequestHandler):
         path = self._path()
         if path == "/healthz":
             self._send(200, "ok", plain=True)
+        elif path == "/metrics":
+            self._metrics()
         elif self.server.dashboard is not None and (path + "/").startswith(DASHBOARD_PREFIX + "/"):
             self._wsgi(self.server.dashboard)
         else:
             self._not_post()
+
+    def _metrics(self) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        from promoter.adapters.forges.quota import QuotaCollector
+
+        registry = CollectorRegistry(auto_describe=True)
+        registry.register(QuotaCollector())
+        body = generate_latest(registry)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _wsgi(self, app: WSGIApplication) -> None:
         """Hand the request to a WSGI app through the standard library's
