@@ -128,6 +128,13 @@ def build_argv(env: Mapping[str, str]) -> list[str]:
 def child_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The tool's environment: the token under promoter's names, inputs removed."""
     child = {k: v for k, v in env.items() if not k.startswith("INPUT_")}
+    app = {
+        "PROMOTER_GITHUB_APP_ID": _get(env, "github_app_id"),
+        "PROMOTER_GITHUB_APP_PRIVATE_KEY": _get(env, "github_app_private_key"),
+        "PROMOTER_GITHUB_APP_INSTALLATION_ID": _get(env, "github_app_installation_id"),
+    }
+    # The App's credentials win over the token inside promoter; given, they are passed on.
+    child.update({k: v for k, v in app.items() if v})
     token = _get(env, "token")
     if token:
         child["PROMOTER_GIT_TOKEN"] = token

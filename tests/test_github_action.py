@@ -582,6 +582,17 @@ def test_token_goes_to_promoter_variables_and_inputs_do_not():
     assert gitlab["PROMOTER_GIT_USERNAME"] == "oauth2"
 
 
+def test_github_app_inputs_become_promoters_app_variables():
+    env = {"INPUT_COMMAND": "bump", "INPUT_GITHUB_APP_ID": "4242", "PATH": "/bin",
+           "INPUT_GITHUB_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nx\n"}  # fmt: skip
+    child = script.child_environment(env)
+    assert child == {
+        "PATH": "/bin",
+        "PROMOTER_GITHUB_APP_ID": "4242",
+        "PROMOTER_GITHUB_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nx",
+    }
+
+
 def test_tool_output_cannot_issue_workflow_commands(capsys):
     script.echo_quoted("a reply quoting\n::error file=x::injected\n::add-mask::nothing\n")
     out = capsys.readouterr().out

@@ -70,6 +70,7 @@ class GitSource:
         self.dest = workdir / "repo"
         self.env = env
         self.branch = branch
+        self.environ = environ
         self.git_env = auth_environment(url, environ)
         self.repo: GitRepo | None = None
         self.revision: str | None = None
@@ -97,6 +98,8 @@ class GitSource:
         repo = GitRepo.clone(
             self.url, self.dest, branch=self.branch, sparse=["/*"], env=self.git_env
         )
+        # The agent runs for days: a GitHub App's token is asked for per command.
+        repo.env_source = lambda: auth_environment(self.url, self.environ)
         self.fetches += 1
         # The environment may live on its own branch (promoter.yaml `branch:`).
         branch = self.branch or _env_branch(self.dest, self.env) or repo.current_branch()

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def auth_environment(url: str, environ: dict[str, str] | None = None) -> dict[st
     clean_url, url_user, url_password = masking.strip_credentials(url)
     token, source = url_password, "url"
     if token is None:
+        token, source = _app_token(clean_url, environ), "app"
+    if token is None:
         for name in TOKEN_VARIABLES:
             if environ.get(name):
                 token, source = environ[name], name
@@ -112,6 +115,8 @@ class GitRepo:
         self.rehearsal: Rehearsal | None = None
         """Set for --dry-run: pushes become `git push --dry-run` (the remote
         still judges auth and fast-forwards) and are noted there."""
+        self.env_source: Callable[[], dict[str, str]] | None = None
+        """Computes `env` afresh for each command (a GitHub App token expires)."""
         self.signing: tuple[str, ...] = ()
         """`git -c` options that sign each commit (adapters/signing.py)."""
 
@@ -132,6 +137,9 @@ class GitRepo:
             patch=masking.mask(patch),
         )
 
+    def _env(self) -> dict[str, str]:
+        return self.env_source() if self.env_source is not None else self.env
+
     def run(
         self,
         *args: str,
@@ -141,7 +149,7 @@ class GitRepo:
     ) -> tuple[int, str, str]:
         # -v: the subcommand and its operands (options are noise here).
         log.info("git %s", " ".join(a for a in args[:8] if not a.startswith("-")))
-        status, out, err = _execute(self.path, args, self.env, timeout)
+        status, out, err = _execute(self.path, args, self._env(), timeout)
         text, errors = _decode(out), _decode(err)
         if check and status != 0:
             what = doing or f"`git {args[0]}`"
@@ -154,7 +162,7 @@ class GitRepo:
 
     def run_bytes(self, *args: str, doing: str | None = None) -> bytes:
         """stdout as bytes (archives), raising GitError on failure."""
-        status, out, err = _execute(self.path, args, self.env, NETWORK_TIMEOUT_S)
+        status, out, err = _execute(self.path, args, self._env(), NETWORK_TIMEOUT_S)
         if status != 0:
             errors = _decode(err)
             detail = masking.mask(errors.strip()) or f"exit status {status}"
@@ -358,6 +366,18 @@ class GitRepo:
             return masking.mask(f"{verdict}; {err.strip()}" if err.strip() else verdict)
         detail = masking.mask(f"{out.strip()}\n{err.strip()}".strip())
         raise GitError(f"pushing to branch {branch!r} failed: {detail}", hint=_hint(err))
+
+
+def _app_token(url: str, environ: dict[str, str]) -> str | None:
+    """A GitHub App's installation token for an https GitHub remote, if an App is configured."""
+    from promoter.adapters.forges.github_app import app_credentials, installation_token
+    from promoter.adapters.forges.remote import api_base, parse_remote
+
+    app = app_credentials(environ)
+    remote = parse_remote(url)
+    if app is None or remote.local or "gitlab" in remote.host:
+        return None
+    return installation_token(app, api_base("github", remote), remote.path)
 
 
 def _loopback(host: str) -> bool:

@@ -66,6 +66,7 @@ def workspace(
             shallow=False,
         )
         repo.rehearsal, repo.signing = rehearsal, signing
+        repo.env_source = lambda: auth_environment(repo_url, dict(environ))  # fresh App tokens
         shown = masking.strip_credentials(repo_url)[0]
         config = load_config(root, shown_as=shown)
         told = None if rehearsal is not None else notifier

@@ -114,11 +114,16 @@ def make_forge(
         base = "https://api.github.com" if chosen == "github" else "https://gitlab.com"
     else:
         base = api_base(chosen, remote)
-    token = forge_token(chosen, environ, slug)
     if chosen == "github":
         from promoter.adapters.forges.github import GitHubForge
+        from promoter.adapters.forges.github_app import token_source
 
+        # A GitHub App's credentials, when given, win over tokens: an
+        # organisation that forbids personal tokens means it.
+        app = token_source(environ, base, slug)
+        token = app or forge_token(chosen, environ, slug)
         return GitHubForge(slug, token, api_url=base, policy=policy)
+    token = forge_token(chosen, environ, slug)
     from promoter.adapters.forges.gitlab import GitLabForge
 
     return GitLabForge(slug, token, url=base, policy=policy)

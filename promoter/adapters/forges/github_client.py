@@ -124,19 +124,21 @@ class GitHubClient(ApiForge):
     def __init__(
         self,
         repository: str,
-        token: str,
+        token: str | Callable[[], str],
         *,
         api_url: str = "https://api.github.com",
         policy: RetryPolicy | None = None,
     ) -> None:
-        masking.register(token)
+        """`token`: a fixed token, or a function returning the current one (a
+        GitHub App's installation token, refreshed before it expires)."""
         self.repository = repository
         self.api_url = api_url.rstrip("/")
+
+        def headers() -> dict[str, str]:
+            return {"Authorization": f"Bearer {token() if callable(token) else token}"}
+
         self._session = build_session(
-            forge="GitHub",
-            api_url=self.api_url,
-            auth_headers={"Authorization": f"Bearer {token}"},
-            policy=policy,
+            forge="GitHub", api_url=self.api_url, auth_headers=headers, policy=policy
         )
         self._github = Github(
             base_url=self.api_url,

@@ -50,6 +50,10 @@ _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
+AuthHeaders = Mapping[str, str] | Callable[[], Mapping[str, str]]
+"""Fixed headers, or a function giving them per request (a token that expires)."""
+
+
 class RateLimitError(ForgeError):
     """The forge rate-limited us for longer than we are willing to wait."""
 
@@ -110,7 +114,7 @@ class ForgeSession(requests.Session):
         *,
         forge: str,
         api_url: str,
-        auth_headers: Mapping[str, str],
+        auth_headers: AuthHeaders,
         policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
@@ -119,13 +123,21 @@ class ForgeSession(requests.Session):
         self.request_count = 0
         self._origin = _origin(api_url)
         self._api = _no_query(api_url)
-        self._auth_headers = dict(auth_headers)
-        for value in self._auth_headers.values():
-            masking.register(value.split(" ")[-1])
+        self._auth_headers = auth_headers
+        self._auth()  # a static token is registered (masked) before any request
         self.headers["User-Agent"] = USER_AGENT
         # A non-None auth stops requests from reading ~/.netrc, which would
         # otherwise add (or replace) an Authorization header behind our back.
         self.auth = _no_auth
+
+    def _auth(self) -> dict[str, str]:
+        """The credentials for the next request: a GitHub App's installation
+        token is asked for each time, so a long-running process (serve, the
+        agent, the dashboard) never sends an expired one."""
+        headers = dict(self._auth_headers() if callable(self._auth_headers) else self._auth_headers)
+        for value in headers.values():
+            masking.register(value.split(" ")[-1])
+        return headers
 
     def _sleep(self, seconds: float) -> None:
         (self.policy.sleep or sleep)(seconds)
@@ -142,7 +154,7 @@ class ForgeSession(requests.Session):
         request.headers["User-Agent"] = USER_AGENT
         # Credentials only go to the API's own origin (not to a redirect target).
         if _origin(request.url or "") == self._origin:
-            request.headers.update(self._auth_headers)
+            request.headers.update(self._auth())
         waited = 0.0
         attempt = 0
         while True:
@@ -264,7 +276,7 @@ def build_session(
     *,
     forge: str,
     api_url: str,
-    auth_headers: Mapping[str, str],
+    auth_headers: AuthHeaders,
     policy: RetryPolicy | None = None,
 ) -> ForgeSession:
     """A session for one forge API; `forge` ("GitHub", "GitLab") names it in messages."""
