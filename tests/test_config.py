@@ -758,7 +758,7 @@ INVALID = {
         [
             "forge: unknown key 'apiURL'",
             "did you mean 'apiUrl'?",
-            "(allowed: type, apiUrl, repository)",
+            "(allowed: type, apiUrl, repository, commitMethod)",
         ],
     ),
     "bad forge type": (

@@ -35,6 +35,7 @@ from promoter.core.rehearsal import Rehearsal
 from promoter.core.service_choice import needed, resolve_service
 from promoter.core.tag_selection import select_latest
 from promoter.errors import GitError, InputError, PushConflictError
+from promoter.workflows.api_commits import api_committer, publish
 from promoter.workflows.open_pr import propose
 from promoter.workflows.workspace import DEFAULT_IDENTITY, Workspace
 
@@ -178,6 +179,11 @@ def bump(
             repo.fetch_reset(branch)
             config = load_config(workdir, shown_as=shown, services=services, images=images)
         result = BumpResult(service.name, environment.name, branch)
+        # commitMethod: api — the commit is made by GitHub (signed for the App);
+        # a dry run rehearses the push instead, as for git.
+        factory = forge
+        made = None if factory is None else (lambda: factory(config))
+        api = None if rehearsal is not None else api_committer(config, made)
         base = repo.head()
         rejection: str | None = None
         stuck = 0
@@ -216,7 +222,10 @@ def bump(
                 environ=environ,
             )
             commit = repo.commit(_paths(edits), message, identity)
-            rejection = repo.push(branch)
+            if api is None:
+                rejection = repo.push(branch)
+            else:
+                rejection, commit = publish(repo, api, branch, base, expected=base, force=False)
             if rejection is None:
                 result.changes = [c for e in edits for c in e.changes]
                 result.commit = commit

@@ -27,6 +27,8 @@ from promoter.core.pr_records import (
     record_for,
     title,
 )
+from promoter.errors import GitError
+from promoter.workflows.api_commits import CommitsByApi, api_committer, publish
 from promoter.workflows.workspace import Workspace, env_ref
 
 MAX_WIDENING_ROUNDS = 5
@@ -71,7 +73,8 @@ def propose(
     existing = next((pr for pr in ours if pr.head == branch), None)
     competing = [pr for pr in ours if pr.head != branch and _services_of(pr) & services]
 
-    result.pushed, result.commit = _push_branch(ws, target, base, branch, items, kind)
+    api = None if ws.repo.rehearsal else api_committer(ws.config, lambda: forge)
+    result.pushed, result.commit = _push_branch(ws, target, branch, items, kind, api)
     previous = read_record(existing.body) if existing else None
     closed_notes = [
         f"#{pr.number} ({', '.join(sorted(_services_of(pr)))})" for pr in competing if pr.number
@@ -110,14 +113,21 @@ def propose(
 
 
 def _push_branch(
-    ws: Workspace, target: Environment, base: str, branch: str, items: list[PlanItem], kind: str
+    ws: Workspace,
+    target: Environment,
+    branch: str,
+    items: list[PlanItem],
+    kind: str,
+    api: CommitsByApi | None,
 ) -> tuple[bool, str]:
-    """Build the branch from the target's tip; push unless the remote branch
-    already holds exactly this content. (whether something was pushed, the
-    branch's commit on the remote)."""
+    """Build the branch from the target's tip; push (or, `api`, make the
+    commits through GitHub's API) unless the remote branch already holds
+    exactly this content. (whether something was pushed, the branch's
+    commit on the remote)."""
     repo = ws.repo
     expected = repo.remote_branch(branch)
-    repo.switch(branch, env_ref(ws, target))
+    tip = env_ref(ws, target)
+    repo.switch(branch, tip)
     paths = [ws.config.path_for(i.service, target.name) for i in items]
     repo.checkout_only([*CONFIG_FILENAMES, *paths])
     for item in items:
@@ -131,5 +141,15 @@ def _push_branch(
         repo.commit([e.path for e in edits], proposal_message(item, kind, ws.environ), ws.identity)
     if expected is not None and repo.same_tree("HEAD", f"refs/remotes/origin/{branch}"):
         return False, expected
+    if api is not None:
+        base = repo.out("rev-parse", tip)
+        moved, sha = publish(repo, api, branch, base, expected=expected, force=True)
+        if moved is not None:
+            raise GitError(
+                f"branch {branch!r} changed while promoter rebuilt it: {moved}; nothing was "
+                "overwritten",
+                hint="run the command again: it rebuilds the branch from what is there now",
+            )
+        return True, sha
     repo.push_branch(branch, expected)
     return True, repo.head()

@@ -46,11 +46,11 @@ from promoter.adapters.forges.failures import network_error
 from promoter.adapters.forges.github_client import (
     READ_ORG_SCOPES,
     WORDING,
-    GitHubClient,
     error_detail,
     graphql_errors,
     normalise_body,
 )
+from promoter.adapters.forges.github_commits import GitDataCommits
 from promoter.core import masking
 from promoter.core.forge import (
     PERMISSIONS,
@@ -67,7 +67,7 @@ from promoter.errors import ForgeError
 T = TypeVar("T")
 
 
-class GitHubForge(GitHubClient):
+class GitHubForge(GitDataCommits):
     """The Forge protocol on a GitHub repository."""
 
     # -- Forge --------------------------------------------------------------

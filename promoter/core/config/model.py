@@ -39,6 +39,7 @@ SUPPORTED_VERSION = 1
 MODES = ("push", "pull-request")
 DEFAULT_MODE = "push"
 FORGE_TYPES = ("github", "gitlab", "none")
+COMMIT_METHODS = ("git", "api")
 BUILTIN_LABEL = "promoter"
 """Every promotion PR gets this label and `env:<name>`; neither may be configured."""
 MAX_LABEL_LENGTH = 50
@@ -202,6 +203,8 @@ class ForgeSettings:
     repository: str | None = None
     """`owner/name` (GitLab: `group/sub/project`); None: from the remote URL."""
     line: int = 0
+    commit_method: str = "git"
+    """`git` (push) or `api` (GitHub's Git Data API: commits GitHub signs for an App)."""
 
 
 @dataclass(frozen=True)

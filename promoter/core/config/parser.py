@@ -21,6 +21,7 @@ from promoter.core.config.fields import (
     team_problem,
 )
 from promoter.core.config.model import (
+    COMMIT_METHODS,
     DEFAULT_MODE,
     SUPPORTED_VERSION,
     AgentSettings,
@@ -58,9 +59,15 @@ _ENV_KEYS = (
     *_PR_KEYS,
 )
 _DEFAULTS_KEYS = ("path", "branch", "mode", "policies", "render", "applier", *_PR_KEYS)
-_FORGE_KEYS = ("type", "apiUrl", "repository")
+_FORGE_KEYS = ("type", "apiUrl", "repository", "commitMethod")
 
 _T = TypeVar("_T")
+
+
+def _commit_method_problem(text: str) -> str | None:
+    if text in COMMIT_METHODS:
+        return None
+    return f"must be one of {', '.join(COMMIT_METHODS)}; got {text!r}"
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,13 @@ class ConfigParser(ServiceEntries, ApplierEntries, NotificationEntries):
                         f"forge: {key} has no use with type: none "
                         "(a plain git remote has no API); remove it",
                     )
+        method = self.checked(entries, "commitMethod", "forge", _commit_method_problem)
+        if method == "api" and type_ in ("gitlab", "none"):
+            self.problem(
+                entries["commitMethod"][1],
+                f"forge: commitMethod: api is GitHub's Git Data API; with type: {type_} "
+                "commits are pushed (remove it, or use commitMethod: git)",
+            )
         if type_ == "github" and repository is not None and repository.count("/") != 1:
             self.problem(
                 entries["repository"][1],
@@ -227,6 +241,7 @@ class ConfigParser(ServiceEntries, ApplierEntries, NotificationEntries):
             api_url=None if api_url is None else api_url.rstrip("/"),
             repository=repository,
             line=line_of(key_node),
+            commit_method=method or "git",
         )
 
     # -- environments
