@@ -166,3 +166,22 @@ def test_an_app_not_installed_on_the_repository_says_so(run, tmp_path: Path, clo
         "GitHub App 4242: minting an installation token for acme/env failed: 404" in result.stderr
     )
     assert "install the App on the repository" in result.stderr
+
+
+def test_github_enterprise_mints_at_its_own_api(run, tmp_path: Path, clock: Clock) -> None:
+    remote = env_remote(tmp_path)
+    config = tmp_path / "ghe-config"
+    git("clone", "--quiet", remote.url, str(config), cwd=tmp_path)
+    path = config / "promoter.yaml"
+    path.write_text(path.read_text().replace(
+        "  type: github\n", "  type: github\n  apiUrl: https://ghe.example.com/api/v3\n"
+    ))  # fmt: skip
+    git("commit", "--quiet", "-am", "GHE", cwd=config)
+    git("push", "--quiet", "origin", "main", cwd=config)
+    with github_fake(repo="acme/env", api_url="https://ghe.example.com/api/v3") as gh:
+        app = FakeApp(gh, key=KEY, clock=clock)
+        result = run(*PROMOTE, "--repo-url", remote.url, env=app.environ())
+        assert result.exit_code == 0, result.output
+    hosts = {c.url.split("/api/v3")[0].removesuffix(":443") for c in gh.calls}
+    assert hosts == {"https://ghe.example.com"}
+    assert len(app.minted) == 1 and len(gh.open_pulls()) == 1
