@@ -63,8 +63,6 @@ class Notifier:
     suppressor: Suppressor | None = None
     timeout: float = TIMEOUT
     deadline: float = DEADLINE
-    sent: list[Delivery] = field(default_factory=list)
-    """Every delivery tried, in order (tests and `notify test` read it)."""
 
     @classmethod
     def for_run(
@@ -171,7 +169,6 @@ class Notifier:
                     notice.event, index, delivery.shown, delivery.detail,
                 )  # fmt: skip
             out.append(delivery)
-        self.sent.extend(out)
         return out
 
     def _deliver(

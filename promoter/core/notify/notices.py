@@ -107,34 +107,19 @@ def from_proposal(origin: Origin, result: ProposalResult, kind: str) -> list[Not
     out: list[Notice] = []
     sign = origin.sign()
     number = f"{sign}{pr.number}" if pr.number else f"branch {result.branch}"
+
+    def about(event: str, headline: str) -> Notice:
+        return Notice(event, result.target, headline, changes=changes, revision=result.commit,
+                      trigger=origin.trigger, links=origin.links(None, pr))  # fmt: skip
+
     if result.created or result.pushed:
         event = "rollback.opened" if kind == "rollback" else "promotion.opened"
         verb = "opened" if result.created else "updated"
         what = {"rollback": "rollback", "bump": "bump"}.get(kind, "promotion")
-        out.append(
-            Notice(
-                event,
-                result.target,
-                f"{what} {number} {verb}",
-                changes=changes,
-                revision=result.commit,
-                trigger=origin.trigger,
-                links=origin.links(None, pr),
-            )
-        )
+        out.append(about(event, f"{what} {number} {verb}"))
     if result.closed:
         closed = ", ".join(f"{sign}{n}" for n in result.closed)
-        out.append(
-            Notice(
-                "promotion.superseded",
-                result.target,
-                f"{closed} superseded by {number}",
-                changes=changes,
-                revision=result.commit,
-                trigger=origin.trigger,
-                links=origin.links(None, pr),
-            )
-        )
+        out.append(about("promotion.superseded", f"{closed} superseded by {number}"))
     return out
 
 
