@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from promoter.core.config import (
     applier_entries,
+    carry_entries,
     notification_entries,
     render_entries,
     service_entries,
@@ -1156,8 +1157,9 @@ def test_schema_describes_every_property_and_closes_every_object(schema: dict[st
     # top level, defaults, forge, environment, service, service keys; policies
     # and its option objects (no options, soak, freeze, approvals,
     # immutable-tags, allowed-registries); render, its helm and jsonnet; applier,
-    # its promoter (tenancy, decryption), argocd and flux; a notification target
-    assert len(objects) == 22
+    # its promoter (tenancy, decryption), argocd and flux; a notification target;
+    # promote and its field entries
+    assert len(objects) == 24
     for obj in objects:
         assert obj["additionalProperties"] is False
         for name, prop in obj["properties"].items():
@@ -1198,6 +1200,10 @@ def test_schema_keys_match_the_loader(schema: dict[str, Any]) -> None:
     assert tuple(defs["environment"]["properties"])[-len(pr_keys) :] == pr_keys
     assert tuple(schema["properties"]["defaults"]["properties"])[-len(pr_keys) :] == pr_keys
     assert defs["name"]["pattern"] == f"^{config_fields.NAME_PATTERN}$"
+    promote = defs["promote"]["properties"]
+    assert tuple(promote) == carry_entries._PROMOTE_KEYS
+    assert tuple(promote["fields"]["items"]["properties"]) == carry_entries._FIELD_KEYS
+    assert service["promote"]["$ref"] == "#/$defs/promote"
     target = schema["properties"]["notifications"]["items"]["properties"]
     assert tuple(target) == notification_entries.NOTIFICATION_KEYS
     assert tuple(target["events"]["items"]["enum"]) == notify_events.EVENTS

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from promoter.adapters.git import GitRepo
 from promoter.adapters.worktree import Deployed, read_deployed
+from promoter.core.carry import carried_path
 from promoter.core.config.model import Config, Environment, Service
 from promoter.core.trailers import Deployment, deployments
 from promoter.errors import InputError
@@ -24,16 +25,27 @@ class Snapshot:
     ref: str | None
     """The git ref it was read from; None for the working tree."""
     deployed: dict[str, Deployed]
+    root: Path | None = None
+    """Where its files can be read (extracted, or the working tree)."""
 
 
 def env_paths(config: Config, env: str, services: Iterable[Service]) -> list[str]:
+    """The services' paths in `env`, and the files their `promote:` carries."""
     out = []
     for service in services:
         try:
-            out.append(config.path_for(service, env))
+            path = config.path_for(service, env)
         except InputError:
             continue  # no path for this env: the service is not deployed there
+        out.append(path)
+        out += carried_files(config, service, path)
     return sorted(set(out))
+
+
+def carried_files(config: Config, service: Service, path: str) -> list[str]:
+    spec = config.carry_for(service)
+    names = [*spec.files, *(f.file for f in spec.fields)]
+    return [carried_path(path, name) for name in names]
 
 
 def from_ref(
@@ -52,7 +64,7 @@ def from_ref(
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             _extract(tar, root, ref)
     return Snapshot(
-        env.name, ref, {s.name: read_deployed(root, config, env.name, s) for s in services}
+        env.name, ref, {s.name: read_deployed(root, config, env.name, s) for s in services}, root
     )
 
 
@@ -91,7 +103,7 @@ def _outside(ref: str, name: str) -> InputError:
 
 def from_tree(root: Path, config: Config, env: Environment, services: list[Service]) -> Snapshot:
     return Snapshot(
-        env.name, None, {s.name: read_deployed(root, config, env.name, s) for s in services}
+        env.name, None, {s.name: read_deployed(root, config, env.name, s) for s in services}, root
     )
 
 

@@ -82,6 +82,7 @@ def plan_cmd(
 ) -> None:
     """What `promote` would propose: the same remote branches, read the same
     way (a dry run that opens nothing)."""
+    from promoter.core.plans import same_version
     from promoter.workflows.plan import plan
     from promoter.workflows.workspace import unpublished_changes, workspace
 
@@ -100,7 +101,10 @@ def plan_cmd(
     else:
         for i in result.items:
             current = str(i.current) if i.current else "(none)"
-            emit(f"{i.service}: {current} → {i.new}  [{', '.join(i.files)}]")
+            moves = "(config only)" if same_version(i.current, i.new) else f"{current} → {i.new}"
+            emit(f"{i.service}: {moves}  [{', '.join(i.files)}]")
+            for c in i.carried:
+                emit(f"  carries {c.text()}")
 
 
 @click.command("promote")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from promoter.core.carry import Carried
 from promoter.core.images import ImageRef, parse_reference
 from promoter.core.trailers import Deployment
 from promoter.errors import ImageRefError
@@ -34,6 +35,8 @@ class PlanItem:
     current: ImageRef | None
     files: tuple[str, ...] = ()
     provenance: Provenance = field(default_factory=Provenance)
+    carried: tuple[Carried, ...] = ()
+    """Files and fields of `promote:` that differ and travel with the version."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class PlanItem:
             "files": list(self.files),
             "source": self.source_env,
             "target": self.target_env,
+            "carried": [c.to_json() for c in self.carried],
         }
 
 

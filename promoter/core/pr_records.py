@@ -154,6 +154,9 @@ def body(items: list[PlanItem], record: ProposalRecord) -> str:
         digest = f"`{i.new.digest}`" if i.new.digest else "-"
         new = i.new.tag or "-"
         lines.append(f"| {i.service} | {i.source_env} | {current} | {new} | {digest} |")
+    carried = [f"- {i.service}: {c.text()}" for i in items for c in i.carried]
+    if carried:
+        lines += ["", "**Carried with the version**", "", *carried]
     sources = [_source_line(i) for i in items if i.provenance != Provenance()]
     if sources:
         lines += ["", "**Source**", "", *sources]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from promoter.adapters.carried import write_carried
 from promoter.adapters.worktree import plan_set_image, write_edits
 from promoter.core.commit_messages import proposal_message
 from promoter.core.config.model import CONFIG_FILENAMES, Environment
@@ -129,16 +130,19 @@ def _push_branch(
     tip = env_ref(ws, target)
     repo.switch(branch, tip)
     paths = [ws.config.path_for(i.service, target.name) for i in items]
-    repo.checkout_only([*CONFIG_FILENAMES, *paths])
+    carried = [c.file for i in items for c in i.carried]
+    repo.checkout_only([*CONFIG_FILENAMES, *paths, *carried])
     for item in items:
         service = ws.config.service(item.service)
         edits = plan_set_image(
             ws.root, ws.config, target.name, service, item.new.tag, item.new.digest
         )
-        if not edits:
+        if not edits and not item.carried:
             continue
         write_edits(ws.root, edits)
-        repo.commit([e.path for e in edits], proposal_message(item, kind, ws.environ), ws.identity)
+        # The settings travel in the version's commit: one revert undoes both.
+        changed = [e.path for e in edits] + write_carried(ws.root, item.carried)
+        repo.commit(changed, proposal_message(item, kind, ws.environ), ws.identity)
     if expected is not None and repo.same_tree("HEAD", f"refs/remotes/origin/{branch}"):
         return False, expected
     if api is not None:

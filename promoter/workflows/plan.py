@@ -10,9 +10,10 @@ branch); `check --from/--to` uses it to evaluate policies on what is there.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from promoter.adapters.carried import carried_between
 from promoter.adapters.git import GitRepo
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import Snapshot, from_ref, from_tree, history
@@ -35,20 +36,21 @@ def select_services(config: Config, names: tuple[str, ...], all_: bool) -> list[
     return [config.service(n) for n in dict.fromkeys(names)]
 
 
-def plan_between(source: Snapshot, target: Snapshot, services: list[Service]) -> list[PlanItem]:
+def plan_between(
+    config: Config, source: Snapshot, target: Snapshot, services: list[Service]
+) -> list[PlanItem]:
     items = []
     for service in services:
         have = target.deployed.get(service.name, Deployed(None, ()))
-        item = plan_item(
-            service.name,
-            source.env,
-            target.env,
-            source.deployed[service.name].image,
-            have.image,
-            have.files,
-        )
-        if item is not None and have.files:  # not deployed there: nothing to edit
-            items.append(item)
+        new = source.deployed[service.name].image
+        if not have.files or new is None:  # not deployed there: nothing to edit
+            continue
+        item = plan_item(service.name, source.env, target.env, new, have.image, have.files)
+        carried = carried_between(config, service, source, target)
+        if item is None and carried:  # the same version, another config: still a promotion
+            item = PlanItem(service.name, source.env, target.env, new, have.image, have.files)
+        if item is not None:
+            items.append(replace(item, carried=carried))
     return items
 
 
@@ -92,7 +94,7 @@ class HopPlanner:
     def items(self, target: str, names: set[str]) -> list[PlanItem]:
         """What the hop to `target` changes for the services `names`."""
         chosen = [s for s in self.everything if s.name in names]
-        items = plan_between(self.source_snapshot, self.snapshots[target], chosen)
+        items = plan_between(self.ws.config, self.source_snapshot, self.snapshots[target], chosen)
         return with_provenance(items, self.source_history)
 
 
@@ -129,7 +131,7 @@ def local_plan(
             _local_snapshot(repo, repo_dir, config, env, current.strip(), services, Path(tmp))
             for env in (source, target)
         ]
-        return plan_between(snaps[0], snaps[1], services)
+        return plan_between(config, snaps[0], snaps[1], services)
 
 
 def _local_snapshot(

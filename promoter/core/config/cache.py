@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from promoter import __version__
+from promoter.core.carry import CarrySpec, FieldSpec
 from promoter.core.config.model import (
     AgentSettings,
     ApplierSpec,
@@ -186,6 +187,19 @@ def _agent_from(data: dict[str, Any] | None) -> AgentSettings | None:
     )
 
 
+def _carry_json(spec: CarrySpec | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {"files": list(spec.files), "fields": [[f.file, list(f.paths)] for f in spec.fields]}
+
+
+def _carry_from(data: dict[str, Any] | None) -> CarrySpec | None:
+    if not data:
+        return None
+    fields = tuple(FieldSpec(file, tuple(paths)) for file, paths in data["fields"])
+    return CarrySpec(tuple(data["files"]), fields)
+
+
 def _to_json(config: Config) -> dict[str, Any]:
     return {
         **_fields(config),
@@ -205,9 +219,11 @@ def _to_json(config: Config) -> dict[str, Any]:
                 "paths": dict(s.paths),
                 "keys": _fields(s.keys) if s.keys else None,
                 "render": _render_json(s.render),
+                "carry": _carry_json(s.carry),
             }
             for s in config.services
         ],
+        "default_carry": _carry_json(config.default_carry),
         "forge": _fields(config.forge) if config.forge else None,
         "notifications": [_fields(n) for n in config.notifications],
     }
@@ -234,10 +250,12 @@ def _from_json(data: dict[str, Any]) -> Config:
                 "paths": MappingProxyType(dict(s["paths"])),
                 "keys": HelmKeys(**s["keys"]) if s["keys"] else None,
                 "render": _render_from(s.get("render")),
+                "carry": _carry_from(s.get("carry")),
             }
         )
         for s in data.pop("services")
     )
+    data["default_carry"] = _carry_from(data.get("default_carry"))
     forge = data.pop("forge")
     notifications = tuple(
         NotificationTarget(

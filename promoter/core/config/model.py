@@ -16,11 +16,14 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.core.config.templates import expand_branch, expand_path
 from promoter.core.policy.settings import PolicyConfig
 from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.core.carry import CarrySpec  # core.carry reads the editors, which read this
 
 __all__ = [
     "CONFIG_FILENAMES",
@@ -252,6 +255,8 @@ class Service:
     render: RenderSpec | None = None
     """How its files become objects in every environment (wins over the
     environment's `render`); None: the environment's, else detected."""
+    carry: CarrySpec | None = None
+    """`promote:`: files and fields that travel with the version (None: `defaults`')."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))
@@ -271,6 +276,8 @@ class Config:
     forge: ForgeSettings | None = None
     """The `forge:` block; None when the file has none (detect everything)."""
     notifications: tuple[NotificationTarget, ...] = ()
+    default_carry: CarrySpec | None = None
+    """`defaults.promote`."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environments", tuple(self.environments))
@@ -308,6 +315,12 @@ class Config:
                 hint=f"set `path` or `paths` on the service, or `defaults.path`, in {self.file}",
             )
         return expand_path(template, svc.name, env_name)
+
+    def carry_for(self, service: Service) -> CarrySpec:
+        """What travels with `service`'s version: its `promote:`, else `defaults.promote`."""
+        from promoter.core.carry import CarrySpec
+
+        return service.carry or self.default_carry or CarrySpec()
 
     def render_for(self, service: Service, env: Environment | str) -> RenderSpec | None:
         """How `service` renders in `env`: the service's `render`, else the

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
+from promoter.core.carry import CarrySpec
 from promoter.core.config.applier_entries import ApplierEntries
 from promoter.core.config.fields import (
     account_problem,
@@ -58,7 +59,9 @@ _ENV_KEYS = (
     "applier",
     *_PR_KEYS,
 )
-_DEFAULTS_KEYS = ("path", "branch", "mode", "policies", "render", "applier", *_PR_KEYS)
+_DEFAULTS_KEYS = (
+    "path", "branch", "mode", "policies", "render", "applier", "promote", *_PR_KEYS,
+)  # fmt: skip
 _FORGE_KEYS = ("type", "apiUrl", "repository", "commitMethod")
 
 _T = TypeVar("_T")
@@ -96,6 +99,7 @@ class _Defaults:
     render: RenderSpec | None = None
     applier: ApplierSpec | None = None
     agent: AgentSettings | None = None
+    carry: CarrySpec | None = None
 
 
 def _first(value: _T | None, fallback: _T | None, default: _T) -> _T:
@@ -160,6 +164,7 @@ class ConfigParser(ServiceEntries, ApplierEntries, NotificationEntries):
             file=self.file,
             forge=forge,
             notifications=notifications,
+            default_carry=defaults.carry,
         )
 
     def version(self, top: Entries, root: Node) -> int | None:
@@ -201,6 +206,7 @@ class ConfigParser(ServiceEntries, ApplierEntries, NotificationEntries):
             render=self.render_spec(entries, "defaults")[1],
             applier=applier,
             agent=agent,
+            carry=self.carry_spec(entries, "defaults"),
         )
 
     # -- forge

@@ -3,6 +3,7 @@ files live in each environment, and the Helm keys of odd charts."""
 
 from __future__ import annotations
 
+from promoter.core.config.carry_entries import CarryEntries
 from promoter.core.config.fields import image_policy_problem, key_path_problem, suggest
 from promoter.core.config.model import HelmKeys, Service
 from promoter.core.config.reader import Entries, entry_label, kind_of
@@ -12,11 +13,11 @@ from promoter.core.images import parse_repository
 from promoter.core.yamlnodes import Node, SequenceNode, line_of
 from promoter.errors import ImageRefError
 
-_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy", "render")
+_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy", "render", "promote")
 _HELM_KEYS = ("repository", "registry", "tag", "digest")
 
 
-class ServiceEntries(RenderEntries):
+class ServiceEntries(RenderEntries, CarryEntries):
     """Reads the `services:` section; `declared` (the environment names the
     file writes) must be set first, by the environments section."""
 
@@ -63,6 +64,7 @@ class ServiceEntries(RenderEntries):
             keys = self.helm_keys(entries, label)
             policy = self.checked(entries, "imagePolicy", label, image_policy_problem)
             render_ok, render = self.render_spec(entries, label)
+            carry = self.carry_spec(entries, label)
             if policy is not None and name is not None:
                 if policy in policy_owner:
                     self.problem(
@@ -99,6 +101,7 @@ class ServiceEntries(RenderEntries):
                     image_policy=policy,
                     line=line_of(item),
                     render=render,
+                    carry=carry,
                 )
             )
         return services if ok else None
