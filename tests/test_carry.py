@@ -92,6 +92,26 @@ def test_a_setting_added_in_dev_reaches_staging_with_the_version(run, tmp_path) 
     assert again["pushed"] is False  # the same content: nothing new
 
 
+def test_rollback_puts_the_carried_setting_back(run, tmp_path) -> None:
+    remote = example(tmp_path, "{files: [settings.yaml]}", {"settings.yaml": SETTINGS})
+    ok(run, "bump", "--repo-url", remote.url, "--env", "dev", "--service", "web", "--tag", "2.0")
+    edit_dev(remote, tmp_path, "settings.yaml", "log: info\n", "log: info\nfeature: on\n")
+    (promoted,) = ok(run, "promote", "--repo-url", remote.url, *HOP, "--forge", "none")
+    work = tmp_path / "merge"
+    git("clone", "--quiet", remote.url, str(work), cwd=tmp_path)
+    git("merge", "--quiet", "--no-ff", "-m", "merge", f"origin/{promoted['branch']}", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    staging = WEB.format(env="staging")
+    assert "feature: on" in remote.show(f"{staging}/settings.yaml")
+
+    back = ok(run, "rollback", "--repo-url", remote.url, "--env", "staging", "--service", "web",
+              "--forge", "none")  # fmt: skip
+
+    assert [c["file"] for c in back["items"][0]["carried"]] == [f"{staging}/settings.yaml"]
+    assert remote.show(f"{staging}/settings.yaml", back["branch"]) == SETTINGS
+    assert "ghcr.io/acme/web:0.9.0" in remote.show(f"{staging}/deployment.yaml", back["branch"])
+
+
 def test_a_field_only_promotion_changes_one_line(run, tmp_path) -> None:
     promote = "{fields: [{file: config.yaml, paths: ['env[name=CACHE_SIZE].value']}]}"
     remote = example(tmp_path, promote, {"config.yaml": CONFIG})

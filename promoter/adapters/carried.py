@@ -21,10 +21,12 @@ def _read(root: Path | None, rel: str) -> bytes | None:
 
 
 def carried_between(
-    config: Config, service: Service, source: Snapshot, target: Snapshot
+    config: Config, service: Service, source: Snapshot, target: Snapshot, *, strict: bool = True
 ) -> tuple[Carried, ...]:
     """What moving `service` from `source` to `target` carries besides its
-    version (files that differ, fields whose value differs)."""
+    version (files that differ, fields whose value differs). Not `strict`
+    (a rollback to a state from before a file or field existed): what the
+    source lacks is left as the target has it."""
     spec = config.carry_for(service)
     if not spec.files and not spec.fields:
         return ()
@@ -33,6 +35,8 @@ def carried_between(
     out: list[Carried] = []
     for name in spec.files:
         new = _read(source.root, carried_path(src_path, name))
+        if new is None and not strict:
+            continue
         if new is None:
             raise InputError(
                 f"service {service.name!r}: promote.files: {name} is not in {source.env} "
@@ -48,6 +52,8 @@ def carried_between(
         src_file = carried_path(src_path, spec_field.file)
         dest = carried_path(dst_path, spec_field.file)
         src_bytes, dst_bytes = _read(source.root, src_file), _read(target.root, dest)
+        if src_bytes is None and not strict:
+            continue
         if src_bytes is None or dst_bytes is None:
             where = source.env if src_bytes is None else target.env
             raise InputError(
@@ -60,6 +66,8 @@ def carried_between(
                 old_value = read_field(dst_bytes.decode(), dest, path)
             except ValueError as err:
                 raise InputError(f"service {service.name!r}: promote.fields: {err}") from None
+            if new_value is None and not strict:
+                continue
             if new_value is None or old_value is None:
                 where = source.env if new_value is None else target.env
                 raise InputError(

@@ -3,8 +3,10 @@ of its environment, chosen from the history the trailers record."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from promoter.adapters.carried import carried_between
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import from_ref, history
 from promoter.core.forge import Forge
@@ -30,26 +32,34 @@ def rollback(
     if deployed.image is None:
         raise InputError(f"{service.name} is not deployed in {env.name}; nothing to roll back")
     past = history(ws.repo, config, env.name, ref, [service])
-    target = _rollback_target(past, deployed.image, to_tag, service.name, env.name)
+    target, state = _rollback_target(past, deployed.image, to_tag, service.name, env.name)
     item = PlanItem(service.name, env.name, env.name, target, deployed.image, deployed.files)
+    if state is not None:
+        # `promote:` files and fields go back to what they were with that version.
+        with scratch_dir("promoter-snap-") as tmp:
+            then = from_ref(ws.repo, config, env, state, [service], Path(tmp) / "then")
+            now = from_ref(ws.repo, config, env, ref, [service], Path(tmp) / "now")
+            carried = carried_between(config, service, then, now, strict=False)
+            item = replace(item, carried=carried)
     return propose(ws, forge, env, [item], kind="rollback")
 
 
 def _rollback_target(
     past: list[Deployment], current: ImageRef, to_tag: str | None, service: str, env: str
-) -> ImageRef:
-    versions = []
-    for d in past:
-        for text in (d.to_ref, d.from_ref):
-            if text:
-                try:
-                    versions.append(parse_reference(text))
-                except InputError:
-                    continue
+) -> tuple[ImageRef, str | None]:
+    """The version to go back to, and the commit whose files ran with it
+    (None: not known from the history, so carried files stay as they are)."""
+    versions = [
+        ref for d in past for text in (d.to_ref, d.from_ref) if (ref := _parsed(text)) is not None
+    ]
     if to_tag is not None:
+        for d in past:  # newest first: the last time it was put in place
+            put = _parsed(d.to_ref)
+            if put is not None and put.tag == to_tag:
+                return put, d.commit
         for ref in versions:
             if ref.tag == to_tag:
-                return ref
+                return ref, None
         known = ", ".join(dict.fromkeys(r.tag or r.digest or "" for r in versions)) or "none"
         raise InputError(
             f"{service} never ran {to_tag!r} in {env} according to its history",
@@ -57,11 +67,20 @@ def _rollback_target(
         )
     for d in past:  # newest first: the change that put the current version in place
         if d.from_ref and same_version(parse_reference(d.to_ref), current):
-            return parse_reference(d.from_ref)
+            return parse_reference(d.from_ref), f"{d.commit}^"
     for ref in versions:  # the current version was set by hand: take the newest other
         if not same_version(ref, current):
-            return ref
+            return ref, None
     raise InputError(
         f"no earlier version of {service} in {env} is recorded in the history",
         hint="name one with --to TAG",
     )
+
+
+def _parsed(text: str | None) -> ImageRef | None:
+    if not text:
+        return None
+    try:
+        return parse_reference(text)
+    except InputError:
+        return None  # a hand-written trailer: not a version to go back to
