@@ -103,6 +103,13 @@ def test_rollback_puts_the_carried_setting_back(run, tmp_path) -> None:
     git("push", "--quiet", "origin", "HEAD:main", cwd=work)
     staging = WEB.format(env="staging")
     assert "feature: on" in remote.show(f"{staging}/settings.yaml")
+    latest = ok(run, "history", "--repo-url", remote.url, "--env", "staging", "--service", "web")[0]
+    assert (latest["to"], latest["carried"]) == (
+        "ghcr.io/acme/web:2.0",
+        [f"{staging}/settings.yaml"],
+    )
+    text = run("history", "--repo-url", remote.url, "--env", "staging", "--service", "web")
+    assert f"    carried {staging}/settings.yaml" in text.stdout
 
     back = ok(run, "rollback", "--repo-url", remote.url, "--env", "staging", "--service", "web",
               "--forge", "none")  # fmt: skip
@@ -185,3 +192,57 @@ def test_defaults_promote_applies_unless_a_service_says_and_survives_the_cache()
     again = _from_json(json.loads(json.dumps(_to_json(config))))
     assert again.default_carry == config.default_carry
     assert again.service("web").carry == config.service("web").carry
+
+
+def test_the_dashboard_marks_equal_versions_with_other_settings(tmp_path) -> None:
+    from promoter.core.config.loader import load_config
+    from promoter.core.dashboard import build
+    from promoter.workflows.status import status_matrix
+
+    remote = example(tmp_path, "{files: [settings.yaml]}", {"settings.yaml": SETTINGS})
+    work = tmp_path / "tree"
+    git("clone", "--quiet", remote.url, str(work), cwd=tmp_path)
+    config = load_config(work)
+    same = build(config, status_matrix(work, config), [])
+    assert same.cells[("web", "staging")].relation == "equal"
+    (work / WEB.format(env="dev") / "settings.yaml").write_text(SETTINGS + "feature: on\n")
+    matrix = status_matrix(work, config)
+    row = matrix["services"]["web"]
+    assert row["dev"]["carried"] != row["staging"]["carried"]
+    assert "carried" not in matrix["services"]["api"]["dev"]  # nothing carried for api
+    cells = build(config, matrix, []).cells
+    assert cells[("web", "staging")].relation == "config"  # same version, other settings
+    assert cells[("api", "staging")].relation in ("equal", "behind", "ahead", "differs")
+
+
+def test_the_sticky_comment_lists_what_the_pr_carries(run, tmp_path, monkeypatch) -> None:
+    import promoter.adapters.forges.session
+    from tests.fakeforge import SleepRecorder, github_fake
+
+    monkeypatch.setattr(promoter.adapters.forges.session, "sleep", SleepRecorder())
+    promote = "{files: [settings.yaml], fields: [{file: config.yaml, paths: [replicas.count]}]}"
+    remote = example(tmp_path, promote, {"settings.yaml": SETTINGS, "config.yaml": CONFIG})
+    work = tmp_path / "forge"
+    git("clone", "--quiet", remote.url, str(work), cwd=tmp_path)
+    config = work / "promoter.yaml"
+    config.write_text(config.read_text().replace(
+        "defaults:\n", "forge:\n  type: github\n  repository: acme/env\ndefaults:\n"
+    ))  # fmt: skip
+    git("commit", "--quiet", "-am", "forge", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    edit_dev(remote, tmp_path, "settings.yaml", "log: info", "log: debug")
+    edit_dev(remote, tmp_path, "config.yaml", "count: 2", "count: 4")
+    env = {"GITHUB_TOKEN": "ghp_carryTOKEN1234"}
+    with github_fake(repo="acme/env", token=env["GITHUB_TOKEN"]) as gh:
+        promoted = run("promote", "--repo-url", remote.url, *HOP, env=env)
+        assert promoted.exit_code == 0, promoted.output
+        (pr,) = gh.open_pulls()
+        assert "**Carried with the version**" in pr["body"]
+        assert "- web: apps/web/overlays/staging/config.yaml replicas.count: 2 → 4" in pr["body"]
+        checked = run("check", "--repo-url", remote.url, "--pr", str(pr["number"]), env=env)
+        assert checked.exit_code in (0, 1), checked.output
+        (sticky,) = [c["body"] for c in gh.comments[pr["number"]]]
+    assert "**Carried with the version** (`promote:` in promoter.yaml)" in sticky
+    staging = WEB.format(env="staging")
+    assert f"- web: `{staging}/settings.yaml` changes (copied from upstream)" in sticky
+    assert f"- web: `{staging}/config.yaml` `replicas.count`: `2` → `4`" in sticky

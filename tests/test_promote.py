@@ -105,6 +105,7 @@ def test_plan_lists_what_differs(run, tmp_path: Path) -> None:
             "files": ["apps/api/overlays/staging/kustomization.yaml"],
             "source": "dev",
             "target": "staging",
+            "carried": [],
         }
     ]
     nothing = run(

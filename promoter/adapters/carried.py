@@ -5,13 +5,17 @@ the one scalar)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from promoter.adapters.snapshots import Snapshot
 from promoter.core.carry import Carried, carried_path, read_field, write_field
 from promoter.core.config.model import Config, Service
 from promoter.core.repo_files import read_repository_file
 from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.adapters.snapshots import Snapshot
 
 
 def _read(root: Path | None, rel: str) -> bytes | None:
@@ -94,3 +98,28 @@ def write_carried(root: Path, carried: tuple[Carried, ...]) -> list[str]:
             target.write_bytes(write_field(text, item.file, item.at, item.new).encode())
         written.append(item.file)
     return list(dict.fromkeys(written))
+
+
+def carried_fingerprint(config: Config, service: Service, env: str, root: Path) -> str | None:
+    """A short digest of what `promote:` carries for `service` in `env` (the
+    files' bytes, the fields' values as written): two environments running
+    one version with different settings differ here. None: nothing carried."""
+    spec = config.carry_for(service)
+    if not spec.files and not spec.fields:
+        return None
+    try:
+        path = config.path_for(service, env)
+    except InputError:
+        return None
+    digest = hashlib.sha256()
+    for name in spec.files:
+        digest.update(name.encode() + b"\0" + (_read(root, carried_path(path, name)) or b"-"))
+    for spec_field in spec.fields:
+        raw = _read(root, carried_path(path, spec_field.file))
+        for at in spec_field.paths:
+            try:
+                value = read_field(raw.decode(), spec_field.file, at) if raw is not None else None
+            except ValueError:
+                value = None
+            digest.update(f"{spec_field.file}\0{at}\0{value}\0".encode())
+    return digest.hexdigest()[:12]

@@ -247,3 +247,5 @@ def history_cmd(
                 f"{d.date}  {d.commit[:10]}  {d.service}  {d.from_ref or '(none)'} → {d.to_ref}"
                 f"  {d.kind}{source}  by {d.author}{pipeline}"
             )
+            if d.carried:
+                emit(f"    carried {', '.join(d.carried)}")

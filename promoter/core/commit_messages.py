@@ -91,6 +91,9 @@ def proposal_message(item: PlanItem, kind: str, environ: Mapping[str, str]) -> s
     ]
     if kind == "promotion":
         pairs.append(("Promoter-Source-Env", item.source_env))
+    if item.carried:  # `promoter history` says which settings came with the version
+        moved = [c.file if c.kind == "file" else f"{c.file}#{c.at}" for c in item.carried]
+        pairs.append(("Promoter-Carried", ", ".join(moved)))
     # The build behind the version (carried from the source environment's
     # history) says more than the pipeline that ran the promotion.
     if p.pipeline or p.source_commit:

@@ -39,7 +39,8 @@ class Cell:
     commit: str | None = None
     pipeline: str | None = None
     relation: str = ""
-    """vs the environment it is promoted from: equal, behind, ahead, differs, or ''."""
+    """vs the environment it is promoted from: equal, behind, ahead, differs,
+    config (the same version, other `promote:` files or fields), or ''."""
     upstream: str | None = None
     conflicting: bool = False
 
@@ -110,11 +111,17 @@ def _version(ref: ImageRef | None) -> str | None:
     return f"{ref.digest[:19]}…" if ref.digest else None
 
 
-def _relation(mine: ImageRef | None, theirs: ImageRef | None) -> str:
+def _relation(
+    mine: ImageRef | None,
+    theirs: ImageRef | None,
+    here: Mapping[str, Any] | None = None,
+    there: Mapping[str, Any] | None = None,
+) -> str:
     if mine is None or theirs is None:
         return ""
     if same_version(mine, theirs):
-        return "equal"
+        carried = ((here or {}).get("carried"), (there or {}).get("carried"))
+        return "config" if carried[0] != carried[1] else "equal"
     a = parse_version(mine.tag) if mine.tag else None
     b = parse_version(theirs.tag) if theirs.tag else None
     if a is not None and b is not None and compare(a, b) != 0:
@@ -166,7 +173,9 @@ def build(
                 since=arrival.date if arrival else None,
                 commit=arrival.commit if arrival else None,
                 pipeline=arrival.pipeline if arrival else None,
-                relation=_relation(ref, refs.get((service, source))) if source else "",
+                relation=_relation(ref, refs.get((service, source)), row[env], row.get(source))
+                if source
+                else "",
                 upstream=source,
                 conflicting=bool(row[env].get("conflicting")),
             )

@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from promoter.core.carry import Carried
 from promoter.core.chatops.events import STICKY_MARKER
+from promoter.core.masking import excerpt
 from promoter.core.plans import PlanItem
 from promoter.core.policy import report as policy_report
 from promoter.core.policy.engine import Report
@@ -49,7 +51,20 @@ def _plan(items: list[PlanItem], target: str) -> str:
     for i in items:
         current = str(i.current) if i.current else "-"
         lines.append(f"| {i.service} | `{current}` | `{i.new}` |")
+    carried = [f"- {i.service}: {_carried(c)}" for i in items for c in i.carried]
+    if carried:
+        lines += ["", "**Carried with the version** (`promote:` in promoter.yaml)", "", *carried]
     return "\n".join(lines)
+
+
+def _carried(c: Carried) -> str:
+    def inert(text: str | None) -> str:
+        # Repository text, quoted in a comment: bounded, token-shaped words masked.
+        return "`" + excerpt(text or "(none)").replace("`", "'") + "`"
+
+    if c.kind == "file":
+        return f"{inert(c.file)} {'changes' if c.old else 'is added'} (copied from upstream)"
+    return f"{inert(c.file)} {inert(c.at)}: {inert(c.old)} → {inert(c.new)}"
 
 
 def _diff_section(diffs: Mapping[str, str], budget: int) -> str:

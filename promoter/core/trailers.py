@@ -32,11 +32,14 @@ class Deployment:
     source_env: str | None = None
     pipeline: str | None = None
     source_commit: str | None = None
+    carried: tuple[str, ...] = ()
+    """`promote:` files (and `file#field`s) that came with the version."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["from"] = data.pop("from_ref")
         data["to"] = data.pop("to_ref")
+        data["carried"] = list(self.carried)
         return data
 
 
@@ -67,6 +70,9 @@ def deployments(commit: str, date: str, author: str, message: str) -> list[Deplo
                 source_env=g.get("Promoter-Source-Env"),
                 pipeline=g.get("Promoter-Pipeline"),
                 source_commit=g.get("Promoter-Source-Commit"),
+                carried=tuple(
+                    c.strip() for c in g.get("Promoter-Carried", "").split(",") if c.strip()
+                ),
             )
         )
     return out

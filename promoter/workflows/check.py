@@ -6,15 +6,16 @@ sticky comment."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from promoter.adapters.carried import carried_between
 from promoter.adapters.git import GitRepo
 from promoter.adapters.render.renderer import render_service
 from promoter.adapters.scratch import scratch_dir
-from promoter.adapters.snapshots import env_paths, from_ref, history
+from promoter.adapters.snapshots import Snapshot, env_paths, from_ref, history
 from promoter.adapters.worktree import yaml_files
 from promoter.core import sticky_comment
 from promoter.core.chatops.events import STICKY_MARKER
@@ -294,6 +295,14 @@ def check_pr(
         )
         head_root = worktree(ws.repo, head_ref, scratch / "head")
         base_root = worktree(ws.repo, base_ref, scratch / "basetree")
+        # What the PR carries besides versions: its head's promote: files
+        # and fields against the target's, for the sticky comment.
+        head = Snapshot(target, head_ref, {}, head_root)
+        items = [
+            replace(i, carried=carried_between(config, config.service(i.service), head, before,
+                                               strict=False))
+            for i in items
+        ]  # fmt: skip
         facts = Facts(
             kind=kind,
             target_env=target,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promoter.adapters.carried import carried_fingerprint
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.worktree import Deployed, read_deployed
 from promoter.core.config.model import Config, Service
@@ -16,7 +17,11 @@ if TYPE_CHECKING:
 
 
 def status_matrix(root: Path, config: Config) -> dict[str, Any]:
-    return _matrix(config, lambda env, service: read_deployed(root, config, env, service))
+    return _matrix(
+        config,
+        lambda env, service: read_deployed(root, config, env, service),
+        lambda env, service: carried_fingerprint(config, service, env, root),
+    )
 
 
 def remote_status(ws: Workspace) -> tuple[dict[str, Any], list[ReadRef]]:
@@ -35,11 +40,22 @@ def remote_status(ws: Workspace) -> tuple[dict[str, Any], list[ReadRef]]:
             env.name: from_ref(ws.repo, config, env, ref.commit, services, Path(tmp))
             for env, ref in zip(order, refs, strict=True)
         }
-    matrix = _matrix(config, lambda env, service: snapshots[env].deployed[service.name])
+        # Read while the snapshots' files are still there.
+        matrix = _matrix(
+            config,
+            lambda env, service: snapshots[env].deployed[service.name],
+            lambda env, service: carried_fingerprint(
+                config, service, env, snapshots[env].root or Path(tmp)
+            ),
+        )
     return matrix, refs
 
 
-def _matrix(config: Config, deployed_in: Callable[[str, Service], Deployed]) -> dict[str, Any]:
+def _matrix(
+    config: Config,
+    deployed_in: Callable[[str, Service], Deployed],
+    carried_in: Callable[[str, Service], str | None],
+) -> dict[str, Any]:
     order = config.promotion_order()  # dev before staging before prod, as people read it
     services: dict[str, dict[str, Any]] = {}
     for service in config.services:
@@ -55,5 +71,8 @@ def _matrix(config: Config, deployed_in: Callable[[str, Service], Deployed]) -> 
             }
             if deployed.conflicting:
                 row[env.name]["conflicting"] = list(deployed.conflicting)
+            carried = carried_in(env.name, service)
+            if carried is not None:
+                row[env.name]["carried"] = carried
         services[service.name] = row
     return {"environments": [e.name for e in order], "services": services}

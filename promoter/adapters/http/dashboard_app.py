@@ -32,6 +32,7 @@ RELATION_TEXT = {
     "behind": "▼ behind",
     "ahead": "▲ ahead of",
     "differs": "≠ differs from",
+    "config": "≠ config differs from",
     "": "",
 }
 # Symbols every system font has (DejaVu included), unlike emoji.

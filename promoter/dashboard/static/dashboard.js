@@ -6,7 +6,7 @@
   var body = document.body;
   var prefix = body.getAttribute("data-prefix") || "";
   var version = body.getAttribute("data-version");
-  var words = { equal: "= same as", behind: "▼ behind", ahead: "▲ ahead of", differs: "≠ differs from", "": "" };
+  var words = { equal: "= same as", behind: "▼ behind", ahead: "▲ ahead of", differs: "≠ differs from", config: "≠ config differs from", "": "" };
 
   function update(snapshot) {
     Object.keys(snapshot.cells).forEach(function (key) {
