@@ -387,3 +387,26 @@ def test_a_helm_values_bump_shows_as_the_rendered_image_change(run, tmp_path) ->
         assert "apps/Deployment//worker" in body
         assert "-      - image: registry.example.com:5000/team/worker:2.1.0" in body
         assert "+      - image: registry.example.com:5000/team/worker:2.2.0" in body
+
+
+def test_a_set_is_one_promotion_and_one_failing_member_blocks_it(run, tmp_path) -> None:
+    remote = _remote(tmp_path, GITHUB)
+    _bump(run, remote, "api", "1.4.2")  # soaked long ago
+    _bump(run, remote, "web", "2.0.0", soaked=False)  # just now: the 30m soak fails
+    _bump(run, remote, "worker", "3.0.0")  # differs too, but not asked for
+    env = {"GITHUB_TOKEN": TOKEN}
+    with github_fake(repo="acme/env", token=TOKEN) as gh:
+        opened = run("promote", "--repo-url", remote.url, "--from", "dev", "--to", "staging",
+                     "--service", "api", "--service", "web", "-o", "json", env=env)  # fmt: skip
+        assert opened.exit_code == 0, opened.output
+        (pr,) = gh.open_pulls("main")
+        assert pr["head"]["ref"] == "promoter/staging/api+web"
+        (result,) = json.loads(opened.stdout)
+        assert [i["service"] for i in result["items"]] == ["api", "web"]
+        checked = run("check", "--repo-url", remote.url, "--pr", str(pr["number"]), "-o", "json",
+                      env=env)  # fmt: skip
+    assert checked.exit_code == 1, checked.output
+    failing = [r for r in json.loads(checked.stdout)["results"] if r["status"] == "fail"]
+    assert [(r["rule"], r["subject"]) for r in failing] == [("soak", "web")]
+    worker = remote.show("deploy/staging/worker-values.yaml", "promoter/staging/api+web")
+    assert "3.0.0" not in worker  # exactly the set: the worker's bump stays in dev
