@@ -47,6 +47,7 @@ def target_for(service: Service) -> Target:
         repository=service.image,
         image_policy=service.image_policy,
         helm_keys=service.keys,
+        chart=service.chart,
     )
 
 

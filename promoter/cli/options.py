@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -102,7 +103,21 @@ def forge_option(
 
 
 def version_options(f: F) -> F:
-    """--env, --service, --tag, --digest, --image: which version goes where."""
+    """--env, --service, --tag, --digest, --image, --chart-version: which version goes where."""
+
+    @functools.wraps(f)
+    def folded(*args: Any, chart_version: str | None = None, **kwargs: Any) -> Any:
+        # A chart's version is the reference's tag (a chart service's "image" is its chart).
+        if chart_version is not None:
+            if kwargs.get("tag") or kwargs.get("digest") or kwargs.get("image"):
+                raise click.UsageError(
+                    "--chart-version is a chart service's whole version: drop --tag, "
+                    "--digest and --image"
+                )
+            kwargs["tag"] = chart_version
+        return f(*args, **kwargs)
+
+    command: Any = folded
     for option in reversed(
         [
             click.option(
@@ -126,10 +141,16 @@ def version_options(f: F) -> F:
                 help="A whole reference (repo:tag[@digest]) instead of --service/--tag; "
                 "the service is found by repository.",
             ),
+            click.option(
+                "--chart-version",
+                "chart_version",
+                metavar="VERSION",
+                help="For a service with `chart:`: the chart version to pin, e.g. 6.5.1.",
+            ),
         ]
     ):
-        f = option(f)
-    return f
+        command = option(command)
+    return cast(F, command)
 
 
 def forge_for(

@@ -257,6 +257,10 @@ class Service:
     environment's `render`); None: the environment's, else detected."""
     carry: CarrySpec | None = None
     """`promote:`: files and fields that travel with the version (None: `defaults`')."""
+    chart: str | None = None
+    """`chart: NAME` instead of `image:`: the version is the chart's, where it is
+    pinned (HelmRelease, Chart.yaml dependency, Argo CD Application); `image`
+    then holds the chart's name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))

@@ -3,6 +3,8 @@ files live in each environment, and the Helm keys of odd charts."""
 
 from __future__ import annotations
 
+import re
+
 from promoter.core.config.carry_entries import CarryEntries
 from promoter.core.config.fields import image_policy_problem, key_path_problem, suggest
 from promoter.core.config.model import HelmKeys, Service
@@ -13,8 +15,17 @@ from promoter.core.images import parse_repository
 from promoter.core.yamlnodes import Node, SequenceNode, line_of
 from promoter.errors import ImageRefError
 
-_SERVICE_KEYS = ("name", "image", "path", "paths", "keys", "imagePolicy", "render", "promote")
+_CHART = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SERVICE_KEYS = (
+    "name", "image", "chart", "path", "paths", "keys", "imagePolicy", "render", "promote",
+)  # fmt: skip
 _HELM_KEYS = ("repository", "registry", "tag", "digest")
+
+
+def _chart_problem(text: str) -> str | None:
+    if _CHART.fullmatch(text):
+        return None
+    return f"{text!r} is not a Helm chart name (lower case letters, digits and '-')"
 
 
 class ServiceEntries(RenderEntries, CarryEntries):
@@ -58,7 +69,8 @@ class ServiceEntries(RenderEntries, CarryEntries):
                     )
                 else:
                     name_lines[name] = line_of(item)
-            image = self.image(entries, label, item)
+            chart = self.chart(entries, label)
+            image = chart if "chart" in entries else self.image(entries, label, item)
             path = self.checked(entries, "path", label, path_problem)
             paths = self.paths(entries, label, env_names)
             keys = self.helm_keys(entries, label)
@@ -102,13 +114,30 @@ class ServiceEntries(RenderEntries, CarryEntries):
                     line=line_of(item),
                     render=render,
                     carry=carry,
+                    chart=chart,
                 )
             )
         return services if ok else None
 
+    def chart(self, entries: Entries, label: str) -> str | None:
+        """`chart: NAME` (instead of `image:`): the Helm chart whose version this service is."""
+        if "chart" not in entries:
+            return None
+        if "image" in entries:
+            self.problem(
+                entries["chart"][0],
+                f"{label}: give `image` or `chart`, not both (a service's version is one of them)",
+            )
+            return None
+        return self.checked(entries, "chart", label, _chart_problem)
+
     def image(self, entries: Entries, label: str, at: Node) -> str | None:
         if "image" not in entries:
-            self.problem(at, f"{label}: missing required key 'image' (a repository, no tag)")
+            self.problem(
+                at,
+                f"{label}: missing required key 'image' (a repository, no tag), "
+                "or 'chart' (a Helm chart)",
+            )
             return None
         text = self.string(entries, "image", label)
         if text is None:

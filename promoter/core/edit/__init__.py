@@ -8,7 +8,7 @@ kustomization that has none for the image yet.
 
 from __future__ import annotations
 
-from promoter.core.edit import compose, helm, kustomize, manifests, setters
+from promoter.core.edit import charts, compose, helm, kustomize, manifests, setters
 from promoter.core.edit.kustomize import is_kustomization_file
 from promoter.core.edit.model import (
     Change,
@@ -37,6 +37,8 @@ __all__ = [
 
 
 def _find(text: str, filename: str, docs: list[Node], target: Target) -> list[Found]:
+    if target.chart is not None:  # a chart's version, never an image
+        return [f for doc in docs for f in charts.find(filename, doc, target)]
     rules = [f for doc in docs for f in _rules(filename, doc, target)]
     return _merge(rules, setters.find(text, docs, target))
 

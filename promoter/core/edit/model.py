@@ -23,6 +23,8 @@ class Target:
     """Flux `ns:name` policy whose setter markers mean this service."""
     helm_keys: HelmKeys | None = None
     """Explicit dotted key paths for charts with unusual values layouts."""
+    chart: str | None = None
+    """A chart service (`chart: NAME`): only its chart's pinned versions count."""
 
     @cached_property
     def name_hint(self) -> str:
