@@ -190,3 +190,62 @@ def test_digest_and_tag_flags_do_not_mix_with_chart_version(run, remote: Remote)
     assert result.exit_code == 2
     assert "--chart-version is a chart service's whole version" in result.stderr
     assert git("log", "-1", "--format=%s", cwd=remote.path) == "seed"
+
+
+def test_init_finds_helmreleases_chart_dependencies_and_applications(run, tmp_path) -> None:
+    repo = tmp_path / "fresh"
+    for template, text in FILES.items():
+        for env in ("dev", "staging", "prod"):
+            path = repo / template.format(env=env)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    result = run("init", "--repo", str(repo))
+    assert result.exit_code == 0, result.output
+    config = (repo / "promoter.yaml").read_text()
+    for name, path in (("podinfo", "clusters/{env}/podinfo.yaml"),
+                       ("redis", "umbrella/{env}/Chart.yaml"),
+                       ("postgresql", "umbrella/{env}/Chart.yaml"),
+                       ("guestbook", "argocd/{env}/guestbook.yaml")):  # fmt: skip
+        assert f"  - name: {name}\n    chart: {name}\n" in config, path
+    parsed = parse_config(config)
+    assert parsed.service("podinfo").path == "clusters/{env}"  # its folder, as for images
+    assert [e.name for e in parsed.environments] == ["dev", "staging", "prod"]
+    checked = run("config", "validate", "--repo", str(repo))
+    assert checked.exit_code == 0, checked.output
+
+
+PATCH = textwrap.dedent(
+    """\
+    apiVersion: helm.toolkit.fluxcd.io/v2
+    kind: HelmRelease
+    metadata:
+      name: podinfo
+    spec:
+      chart:
+        spec:
+          version: 6.5.0 # staging pins its own
+    """
+)
+
+
+def test_a_kustomize_patch_of_the_helmrelease_is_where_the_version_is(run, tmp_path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "base").mkdir(parents=True)
+    (repo / "base/podinfo.yaml").write_text(HELMRELEASE)
+    (repo / "base/kustomization.yaml").write_text("resources: [podinfo.yaml]\n")
+    for env in ("dev", "staging"):
+        overlay = repo / "overlays" / env
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            "resources: [../../base]\npatches:\n  - path: version.yaml\n"
+        )
+        (overlay / "version.yaml").write_text(PATCH)
+    (repo / "promoter.yaml").write_text(
+        "version: 1\nenvironments: [{name: dev}, {name: staging, from: dev}]\n"
+        "services: [{name: podinfo, chart: podinfo, path: 'overlays/{env}'}]\n"
+    )
+    remote = make_remote(tmp_path, repo)
+    ok(run, "bump", "--repo-url", remote.url, "--env", "dev", "--service", "podinfo",
+       "--chart-version", "6.7.0")  # fmt: skip
+    assert remote.show("overlays/dev/version.yaml") == PATCH.replace("6.5.0", "6.7.0")
+    assert remote.show("base/podinfo.yaml") == HELMRELEASE  # the base is not an environment's

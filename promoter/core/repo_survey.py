@@ -38,8 +38,10 @@ class Sighting:
     path: str
     """The file, relative to the repository root (POSIX)."""
     repository: str
-    """The image repository it references (no tag)."""
+    """The image repository it references (no tag), or the chart's name."""
     kustomization: bool = False
+    chart: bool = False
+    """A Helm chart's pinned version (HelmRelease, Chart.yaml, Argo CD Application)."""
 
 
 @dataclass
@@ -51,6 +53,8 @@ class ServiceGuess:
     paths: dict[str, str] = field(default_factory=dict)
     """Environments whose path does not follow the template."""
     seen: int = 0
+    chart: bool = False
+    """`image` is a Helm chart's name: written as `chart:`."""
 
 
 @dataclass
@@ -128,6 +132,14 @@ def _order(envs: set[str]) -> list[tuple[str, list[str]]]:
     return out + [(env, []) for env in sorted(envs) if _rank(env) is None]
 
 
+CHART_KEY = "chart:"
+
+
+def _key(s: Sighting) -> str:
+    """Charts and images apart: a chart may share its name with an image."""
+    return CHART_KEY + s.repository if s.chart else s.repository
+
+
 def guess(sightings: list[Sighting]) -> Guess:
     placed: dict[str, dict[str, set[str]]] = {}  # repository -> env -> paths
     later = []
@@ -136,7 +148,7 @@ def guess(sightings: list[Sighting]) -> Guess:
         if env is None:
             later.append(s)
             continue
-        placed.setdefault(s.repository, {}).setdefault(env, set()).add(_place(s, env))
+        placed.setdefault(_key(s), {}).setdefault(env, set()).add(_place(s, env))
     # A second look: `deploy/eu/…` is prod-eu's when prod-eu is known and is
     # the only environment ending in `eu`, and the service lacks it.
     known = {env for by_env in placed.values() for env in by_env}
@@ -149,24 +161,28 @@ def guess(sightings: list[Sighting]) -> Guess:
     for s in later:
         parts = PurePosixPath(s.path).parts[:-1]
         named = [suffixes[p][0] for p in parts if len(suffixes.get(p, [])) == 1]
-        by_env = placed.get(s.repository, {})
+        by_env = placed.get(_key(s), {})
         if len(named) == 1 and named[0] not in by_env:
             by_env.setdefault(named[0], set()).add(str(PurePosixPath(s.path).parent))
-            placed[s.repository] = by_env
+            placed[_key(s)] = by_env
         else:
             unplaced.append(f"{s.repository} ({s.path})")
     names: set[str] = set()
     services = []
-    for repository in sorted(placed):
+    for key in sorted(placed):
+        repository = key.removeprefix(CHART_KEY)
         name = _service_name(repository, names)
         names.add(name)
-        per_env = {env: min(paths, key=len) for env, paths in placed[repository].items()}
+        per_env = {env: min(paths, key=len) for env, paths in placed[key].items()}
         templates: dict[str, list[str]] = {}
         for env, path in per_env.items():
             templates.setdefault(_template(path, name, env), []).append(env)
         common = max(templates, key=lambda t: (len(templates[t]), "{env}" in t))
         exceptions = {e: per_env[e] for t, envs in templates.items() if t != common for e in envs}
-        services.append(ServiceGuess(name, repository, common, exceptions, seen=len(per_env)))
+        chart = key.startswith(CHART_KEY)
+        services.append(
+            ServiceGuess(name, repository, common, exceptions, seen=len(per_env), chart=chart)
+        )
     counts: dict[str, int] = {}
     for svc in services:
         if svc.path:
@@ -204,7 +220,8 @@ def render(g: Guess) -> str:
         lines += ["defaults:", f"  path: {_yaml(g.default_path)}"]
     lines.append("services:")
     for s in g.services:
-        lines += [f"  - name: {_yaml(s.name)}", f"    image: {_yaml(s.image)}"]
+        kind = "chart" if s.chart else "image"
+        lines += [f"  - name: {_yaml(s.name)}", f"    {kind}: {_yaml(s.image)}"]
         if s.path:
             lines.append(f"    path: {_yaml(s.path)}")
         if s.paths:

@@ -110,7 +110,38 @@ def sightings_in(root: Path) -> tuple[list[Sighting], int]:
             if found:
                 kustomization = is_kustomization_file(path.name)
                 out.append(Sighting(rel, repository, kustomization))
+        for chart in sorted({c for doc in docs for c in _chart_names(doc, path.name)}):
+            target = Target(service=chart, repository=chart, chart=chart)
+            try:
+                if find_references(text, rel, target):  # pinned here, with a version
+                    out.append(Sighting(rel, chart, chart=True))
+            except PromoterError:
+                continue
     return out, len(files)
+
+
+def _chart_names(doc: object, filename: str) -> set[str]:
+    """Charts a document pins: a HelmRelease's chart, Chart.yaml's
+    dependencies, an Argo CD Application's Helm sources."""
+    if not isinstance(doc, dict):
+        return set()
+    found = doc.get("spec")
+    spec: dict[str, Any] = found if isinstance(found, dict) else {}
+    if filename == "Chart.yaml":
+        listed = doc.get("dependencies")
+        deps: list[Any] = listed if isinstance(listed, list) else []
+        return {d["name"] for d in deps if isinstance(d, dict) and isinstance(d.get("name"), str)}
+    if doc.get("kind") == "HelmRelease":
+        block = spec.get("chart")
+        inner = block.get("spec") if isinstance(block, dict) else None
+        chart = inner.get("chart") if isinstance(inner, dict) else None
+        return {chart} if isinstance(chart, str) else set()
+    if doc.get("kind") == "Application":
+        sources = [spec.get("source"), *(spec.get("sources") or [])]
+        return {
+            s["chart"] for s in sources if isinstance(s, dict) and isinstance(s.get("chart"), str)
+        }
+    return set()
 
 
 def survey(root: Path) -> Survey:

@@ -2,8 +2,8 @@
 chart (`chart: NAME`) instead of an image:
 
 - a Flux `HelmRelease`: `spec.chart.spec.version` where `spec.chart.spec.chart`
-  is the chart (in the release file, or in a kustomize patch of it that
-  sets the version);
+  is the chart, or in a kustomize patch of the release (no `chart:`, named
+  like the chart or the service) that sets the version;
 - a `Chart.yaml` dependency: `dependencies[name=NAME].version`;
 - an Argo CD `Application`: `spec.source.targetRevision` (or one of
   `spec.sources[]`) whose `chart` is the chart.
@@ -39,7 +39,11 @@ def find(filename: str, doc: Node, target: Target) -> list[Found]:
     spec = get(doc, "spec")
     if kind == "HelmRelease":
         chart_spec = get(get(spec, "chart"), "spec")
-        if scalar(get(chart_spec, "chart")) == name:
+        chart = scalar(get(chart_spec, "chart"))
+        # A kustomize patch of the release sets the version without naming
+        # the chart: it names the release, which is the chart's or the service's.
+        release = scalar(get(get(doc, "metadata"), "name"))
+        if chart == name or (chart is None and release in (name, target.service)):
             return _version(chart_spec, "version", target)
         return []
     if kind == "Application":
