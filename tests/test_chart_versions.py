@@ -156,6 +156,11 @@ def test_a_chart_version_is_bumped_promoted_and_rolled_back(run, remote: Remote)
     assert remote.show("clusters/dev/podinfo.yaml", back["branch"]) == HELMRELEASE.replace(
         '"6.5.0"', '"6.5.1"'
     )
+    ok(run, "bump", *url, "--env", "dev", "--service", "redis", "--chart-version", "18.3.0")
+    deps = ok(run, "rollback", *url, "--env", "dev", "--service", "redis", "--forge", "none")
+    assert remote.show("umbrella/dev/Chart.yaml", deps["branch"]) == CHART.replace(
+        "18.1.0", "18.2.0"
+    )
     history = ok(run, "history", *url, "--env", "dev", "--service", "podinfo")
     assert [(d["from"], d["to"]) for d in history][:2] == [
         ("podinfo:6.5.1", "podinfo:6.6.0"), ("podinfo:6.5.0", "podinfo:6.5.1"),
