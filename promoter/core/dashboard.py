@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from promoter.core.config.model import Config
-from promoter.core.images import ImageRef, parse_reference
+from promoter.core.images import ImageRef, reference_or_none
 from promoter.core.policy.versions import same_version
 from promoter.core.trailers import Deployment
 from promoter.core.versions import compare, parse_version
-from promoter.errors import ImageRefError
 
 WINDOW_DAYS = 30
 
@@ -129,15 +128,6 @@ def _relation(
     return "differs"
 
 
-def _ref(text: str | None) -> ImageRef | None:
-    if not text:
-        return None
-    try:
-        return parse_reference(text)
-    except ImageRefError:
-        return None
-
-
 def build(
     config: Config,
     matrix: Mapping[str, Any],
@@ -157,7 +147,7 @@ def build(
     refs: dict[tuple[str, str], ImageRef | None] = {}
     for service, row in matrix["services"].items():
         for env in order:
-            refs[(service, env)] = _ref(row[env]["image"])
+            refs[(service, env)] = reference_or_none(row[env]["image"])
     for service, row in matrix["services"].items():
         for env in order:
             ref = refs[(service, env)]
@@ -191,7 +181,7 @@ def build(
 
 
 def _same(text: str, ref: ImageRef) -> bool:
-    other = _ref(text)
+    other = reference_or_none(text)
     return other is not None and same_version(other, ref)
 
 

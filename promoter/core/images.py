@@ -165,6 +165,17 @@ def parse_reference(text: str) -> ImageRef:
     return ImageRef(*parts)
 
 
+def reference_or_none(text: str | None) -> ImageRef | None:
+    """`text` parsed, or None when it is empty or not a reference (a
+    hand-written trailer, say): for readers that show what they can."""
+    if not text:
+        return None
+    try:
+        return parse_reference(text)
+    except ImageRefError:
+        return None
+
+
 # Matching compares one configured repository with many scalars: parse it once.
 _parse_cached = lru_cache(maxsize=1024)(parse_reference)
 

@@ -10,7 +10,7 @@ from promoter.adapters.carried import carried_between
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.snapshots import from_ref, history
 from promoter.core.forge import Forge
-from promoter.core.images import ImageRef, parse_reference
+from promoter.core.images import ImageRef, parse_reference, reference_or_none
 from promoter.core.plans import PlanItem, same_version
 from promoter.core.pr_records import ProposalResult
 from promoter.core.trailers import Deployment
@@ -50,11 +50,14 @@ def _rollback_target(
     """The version to go back to, and the commit whose files ran with it
     (None: not known from the history, so carried files stay as they are)."""
     versions = [
-        ref for d in past for text in (d.to_ref, d.from_ref) if (ref := _parsed(text)) is not None
+        ref
+        for d in past
+        for text in (d.to_ref, d.from_ref)
+        if (ref := reference_or_none(text)) is not None
     ]
     if to_tag is not None:
         for d in past:  # newest first: the last time it was put in place
-            put = _parsed(d.to_ref)
+            put = reference_or_none(d.to_ref)
             if put is not None and put.tag == to_tag:
                 return put, d.commit
         for ref in versions:
@@ -75,12 +78,3 @@ def _rollback_target(
         f"no earlier version of {service} in {env} is recorded in the history",
         hint="name one with --to TAG",
     )
-
-
-def _parsed(text: str | None) -> ImageRef | None:
-    if not text:
-        return None
-    try:
-        return parse_reference(text)
-    except InputError:
-        return None  # a hand-written trailer: not a version to go back to

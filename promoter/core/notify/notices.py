@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from promoter.core.applier.result import RoundResult
 from promoter.core.forge import PullRequest
-from promoter.core.images import ImageRef, parse_reference
+from promoter.core.images import ImageRef, reference_or_none
 from promoter.core.notify.events import Change, Notice
 from promoter.core.plans import PlanItem
 from promoter.core.policy.engine import Report
+from promoter.core.policy.versions import version as short_version
 from promoter.core.pr_records import ProposalRecord, ProposalResult
 from promoter.core.trailers import pipeline_url
-from promoter.errors import InputError
 
 _ACTOR_VARIABLES = ("PROMOTER_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_USER_ID")
 HOOK_PHASES = ("presync", "postsync")
@@ -63,19 +63,13 @@ class Origin:
 
 
 def version(ref: ImageRef | None) -> str | None:
-    """What a person calls the version: the tag, else the digest's start."""
-    if ref is None:
-        return None
-    if ref.tag:
-        return ref.tag
-    return (ref.digest or "")[:19] + "…" if ref.digest else None
+    """What a person calls the version (policy.versions' wording); None: not deployed."""
+    return None if ref is None else short_version(ref)
 
 
 def _version_of(text: str) -> str:
-    try:
-        return version(parse_reference(text)) or text
-    except InputError:
-        return text  # a hand-edited block: show what it says
+    ref = reference_or_none(text)
+    return short_version(ref) if ref else text  # a hand-edited block: show what it says
 
 
 def _change(item: PlanItem) -> Change:
