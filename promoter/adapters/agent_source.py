@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
+from promoter.adapters.forges.github_app import keep_fresh
 from promoter.adapters.git import NETWORK_TIMEOUT_S, GitRepo, auth_environment
 from promoter.core.config.loader import load_config
 from promoter.core.config.model import CONFIG_FILENAMES
@@ -98,8 +99,7 @@ class GitSource:
         repo = GitRepo.clone(
             self.url, self.dest, branch=self.branch, sparse=["/*"], env=self.git_env
         )
-        # The agent runs for days: a GitHub App's token is asked for per command.
-        repo.env_source = lambda: auth_environment(self.url, self.environ)
+        keep_fresh(repo, self.url, self.environ)  # the agent runs for days; App tokens do not
         self.fetches += 1
         # The environment may live on its own branch (promoter.yaml `branch:`).
         branch = self.branch or _env_branch(self.dest, self.env) or repo.current_branch()

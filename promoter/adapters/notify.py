@@ -26,7 +26,7 @@ from typing import Any
 from promoter.core import masking
 from promoter.core.config.model import Config, NotificationTarget
 from promoter.core.notify.events import Notice
-from promoter.core.notify.notices import Origin
+from promoter.core.notify.notices import Origin, test_notice
 from promoter.core.notify.suppress import Suppressor
 from promoter.core.notify.urls import expand, missing, variables
 from promoter.errors import InputError, Problem
@@ -123,8 +123,6 @@ class Notifier:
         return self._send(jobs)
 
     def test(self, config: Config, only: int | None = None) -> list[Delivery]:
-        from promoter.core.notify.notices import test_notice
-
         notice = test_notice(self.origin)
         jobs = [
             (index, target, notice)

@@ -184,8 +184,6 @@ def serve_cmd(
     from promoter.adapters.http.webhook_auth import WebhookSettings, require_secret
     from promoter.adapters.http.webhooks import Worker, serve
     from promoter.adapters.notify import Notifier
-    from promoter.core.notify.notices import Origin
-    from promoter.core.notify.suppress import Suppressor
     from promoter.workflows.bot import run_event, served_url
 
     environ = dict(os.environ)
@@ -203,7 +201,7 @@ def serve_cmd(
     require_secret(settings)  # before a thread is started or a port opened
 
     # One notifier for the server's life: a redelivered webhook is no news.
-    notifier = Notifier(environ, Origin.from_environ(environ), suppressor=Suppressor())
+    notifier = Notifier.for_run(environ, None, long_running=True)
 
     def handle(event: Event) -> BotResult:
         url = served_url(repo_urls, event)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promoter.adapters.forges.github_app import keep_fresh
 from promoter.adapters.git import GitRepo, Identity, auth_environment
 from promoter.adapters.scratch import scratch_dir
 from promoter.adapters.signing import signing_config
@@ -66,7 +67,7 @@ def workspace(
             shallow=False,
         )
         repo.rehearsal, repo.signing = rehearsal, signing
-        repo.env_source = lambda: auth_environment(repo_url, dict(environ))  # fresh App tokens
+        keep_fresh(repo, repo_url, environ)  # a GitHub App's token expires
         shown = masking.strip_credentials(repo_url)[0]
         config = load_config(root, shown_as=shown)
         told = None if rehearsal is not None else notifier

@@ -18,16 +18,21 @@ expired one. The key and every token are registered as secrets.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter import USER_AGENT
 from promoter.core import masking
 from promoter.errors import ForgeError, InputError
+
+if TYPE_CHECKING:
+    from promoter.adapters.git import GitRepo
 
 APP_ID = "PROMOTER_GITHUB_APP_ID"
 PRIVATE_KEY = "PROMOTER_GITHUB_APP_PRIVATE_KEY"
@@ -150,6 +155,17 @@ def _mint(app: AppCredentials, api_url: str, repository: str) -> tuple[str, floa
         integration.close()
     expires = granted.expires_at
     return granted.token, expires.timestamp() if isinstance(expires, datetime) else now() + 3600
+
+
+def keep_fresh(repo: GitRepo, url: str, environ: Mapping[str, str] | None) -> None:
+    """With a GitHub App, `repo` works out git's auth afresh for each command
+    (the installation token expires within the hour); without one, the
+    auth of its clone stays, and nothing is recomputed per command."""
+    from promoter.adapters.git import auth_environment
+
+    given = dict(os.environ if environ is None else environ)
+    if app_credentials(given) is not None:
+        repo.env_source = lambda: auth_environment(url, given)
 
 
 def token_source(
